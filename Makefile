@@ -1,0 +1,70 @@
+# Titanium — the operator's and developer's entry points. `make help` lists them.
+# Each area adds its own targets in mk/<area>.mk; this file holds what all share.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+ENV ?= local
+VENV := .venv
+CHECKOV_VENV := .venv-checkov
+export TITANIUM_CACHE ?= $(HOME)/.cache/titanium
+export PATH := $(CURDIR)/build/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONDONTWRITEBYTECODE := 1
+
+# Areas append to these: setup steps and the pytest paths `make test` runs.
+SETUP_TARGETS := setup-apt setup-python setup-checkov setup-node setup-go-tools
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk -F':.*## ' '{printf "  \033[1m%-22s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: setup setup-apt setup-python setup-checkov setup-node setup-go-tools
+setup: ## Install everything this machine needs (idempotent; second run is quick)
+	@start=$$(date +%s); \
+	$(MAKE) $(SETUP_TARGETS); \
+	echo "setup: ready in $$(( $$(date +%s) - start )) s"
+
+setup-apt:
+	@scripts/setup/apt.sh requirements/apt.txt
+
+setup-python: setup-apt
+	@scripts/setup/python.sh $(VENV) requirements/python.lock
+
+setup-checkov: setup-apt
+	@scripts/setup/python.sh $(CHECKOV_VENV) requirements/checkov.lock
+
+setup-node:
+	@scripts/setup/node.sh
+
+setup-go-tools:
+	@scripts/setup/go-tools.sh
+
+.PHONY: lock
+lock: setup-python ## Re-resolve the pinned Python packages after editing requirements/*.in
+	uv pip compile -q --generate-hashes --python-version 3.11 requirements/python.in -o requirements/python.lock
+	uv pip compile -q --generate-hashes --python-version 3.11 requirements/checkov.in -o requirements/checkov.lock
+
+.PHONY: up
+up: setup ## Run the main job: ansible-playbook site.yml on inventories/$(ENV) (ENV=local|staging|production)
+	@[[ -d inventories/$(ENV) ]] || { echo "ENV=$(ENV) has no inventory; choose one of: $$(ls inventories | tr '\n' ' ')" >&2; exit 2; }
+	ansible-playbook site.yml -i inventories/$(ENV)
+
+.PHONY: test
+test: setup ## THE test command: setup, lint, then every test tier
+	@$(MAKE) lint
+	@$(MAKE) pytest
+
+.PHONY: pytest
+pytest: ## Run every pytest tier (PYTEST_ARGS to narrow it)
+	@set +e; pytest $(PYTEST_ARGS); rc=$$?; \
+	if [[ $$rc -eq 5 ]]; then echo "pytest collected no test: that is a failure here" >&2; fi; \
+	exit $$rc
+
+.PHONY: clean
+clean: ## Remove build output (keeps the virtualenvs and the tool cache)
+	rm -rf build
