@@ -1,0 +1,145 @@
+"""Access-token verification against auth-service's JWKS, cached locally.
+
+Services never call auth-service per request: they fetch the JWKS once, keep
+it for `jwks_cache_seconds`, and refetch early only when a token names a key
+id they do not know (key rotation), at most once every few seconds.
+"""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from titanium_common.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ["EdDSA", "RS256"]
+UNKNOWN_KID_REFETCH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        issuer: str,
+        audience: str,
+        cache_seconds: int = 300,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self.cache_seconds = cache_seconds
+        self._http = http or httpx.AsyncClient(timeout=2.0)
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def load_jwks(self, jwks: dict[str, Any]) -> None:
+        """Install keys directly (auth-service verifies with its own JWKS this way)."""
+        keys = {}
+        for entry in jwt.PyJWKSet.from_dict(jwks).keys:
+            if entry.key_id:
+                keys[entry.key_id] = entry.key
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def _refresh(self, *, unknown_kid: bool) -> None:
+        async with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if self._keys and (
+                age < UNKNOWN_KID_REFETCH_SECONDS or (not unknown_kid and age < self.cache_seconds)
+            ):
+                return  # another request refreshed it meanwhile
+            if not self.jwks_url:
+                return
+            try:
+                response = await self._http.get(self.jwks_url)
+                response.raise_for_status()
+                self.load_jwks(response.json())
+            except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
+                log.warning("jwks fetch failed", extra={"error": repr(exc), "url": self.jwks_url})
+                if not self._keys:
+                    raise ServiceUnavailable("token keys") from exc
+
+    async def _key_for(self, kid: str) -> Any:
+        if time.monotonic() - self._fetched_at > self.cache_seconds or not self._keys:
+            await self._refresh(unknown_kid=False)
+        if kid not in self._keys:
+            await self._refresh(unknown_kid=True)
+        key = self._keys.get(kid)
+        if key is None:
+            raise InvalidToken("unknown key id")
+        return key
+
+    async def verify(self, token: str) -> CurrentUser:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed token") from exc
+        key = await self._key_for(str(header.get("kid", "")))
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+            return CurrentUser(id=int(claims["sub"]), username=str(claims.get("username", "")))
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise InvalidToken(str(exc)) from exc
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def optional_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> CurrentUser | None:
+    """The caller if a bearer token came; None if none came; 401 if it is bad."""
+    if credentials is None:
+        return None
+    verifier: TokenVerifier | None = request.app.state.ctx.verifier
+    if verifier is None:
+        raise _unauthorized("authentication not configured")
+    try:
+        return await verifier.verify(credentials.credentials)
+    except InvalidToken as exc:
+        raise _unauthorized("invalid or expired token") from exc
+
+
+async def current_user(
+    user: Annotated[CurrentUser | None, Depends(optional_user)],
+) -> CurrentUser:
+    """The caller; 401 without a valid bearer token."""
+    if user is None:
+        raise _unauthorized("authentication required")
+    return user

@@ -1,0 +1,121 @@
+"""Redis that degrades instead of failing.
+
+When Redis is down every operation returns its default (a miss, "allowed",
+nothing stored), the failure is logged once per outage and every skipped
+operation is counted in `dependency_degraded_total{dependency="redis"}`.
+After a failure Redis is not tried again for `retry_interval` seconds, so an
+outage costs requests nothing but a clock read.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from titanium_common.metrics import Metrics
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Cache:
+    def __init__(
+        self,
+        url: str,
+        metrics: Metrics,
+        *,
+        timeout: float = 0.25,
+        retry_interval: float = 1.0,
+        key_prefix: str = "",
+    ) -> None:
+        self.metrics = metrics
+        self.retry_interval = retry_interval
+        self.key_prefix = key_prefix
+        self.client: redis.Redis | None = (
+            redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                max_connections=64,
+            )
+            if url
+            else None
+        )
+        self._down_until = 0.0
+        self._down = False
+
+    def key(self, *parts: object) -> str:
+        return self.key_prefix + ":".join(str(part) for part in parts)
+
+    @property
+    def available(self) -> bool:
+        return self.client is not None and time.monotonic() >= self._down_until
+
+    async def run(
+        self, operation: str, call: Callable[[redis.Redis], Awaitable[T]], default: T
+    ) -> T:
+        """Run `call` against Redis, or return `default` if Redis is unavailable."""
+        if self.client is None or time.monotonic() < self._down_until:
+            self._count_degraded(operation)
+            return default
+        try:
+            result = await call(self.client)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._down_until = time.monotonic() + self.retry_interval
+            if not self._down:
+                self._down = True
+                log.warning("redis unavailable, degrading", extra={"error": repr(exc)})
+            self._count_degraded(operation)
+            return default
+        if self._down:
+            self._down = False
+            log.info("redis back")
+        return result
+
+    def _count_degraded(self, operation: str) -> None:
+        self.metrics.degraded.labels(self.metrics.service, "redis", operation).inc()
+
+    def record(self, cache_name: str, hit: bool) -> None:
+        self.metrics.cache.labels(self.metrics.service, cache_name, "hit" if hit else "miss").inc()
+
+    async def get(self, key: str) -> bytes | None:
+        return await self.run("get", lambda r: r.get(key), None)
+
+    async def set(self, key: str, value: bytes | str, ttl_seconds: int) -> bool:
+        return bool(await self.run("set", lambda r: r.set(key, value, ex=ttl_seconds), False))
+
+    async def delete(self, *keys: str) -> int:
+        return int(await self.run("delete", lambda r: r.delete(*keys), 0))
+
+    async def incr(self, key: str) -> int | None:
+        return await self.run("incr", lambda r: r.incr(key), None)
+
+    async def get_json(self, key: str, cache_name: str = "default") -> Any | None:
+        raw = await self.get(key)
+        if raw is None:
+            self.record(cache_name, hit=False)
+            return None
+        self.record(cache_name, hit=True)
+        return json.loads(raw)
+
+    async def set_json(self, key: str, value: Any, ttl_seconds: int) -> bool:
+        return await self.set(key, json.dumps(value, default=str), ttl_seconds)
+
+    async def ping(self) -> bool:
+        # Readiness asks Redis directly, ignoring the back-off, to see recovery at once.
+        if self.client is None:
+            return False
+        try:
+            alive = bool(await self.client.ping())
+        except (RedisError, OSError, TimeoutError):
+            return False
+        self._down_until = 0.0
+        return alive
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()

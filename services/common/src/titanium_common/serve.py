@@ -1,0 +1,101 @@
+"""The `serve` and `migrate` commands every service's `__main__` offers."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from titanium_common.logs import configure_logging
+from titanium_common.settings import ServiceSettings
+
+
+def serve(app: Any, settings: ServiceSettings) -> None:
+    """One uvicorn worker: scale with replicas, not processes."""
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def migrate(alembic_dir: Path, settings: ServiceSettings) -> None:
+    """Upgrade the service's schema to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    configure_logging(settings.service_name, settings.log_level)
+    config = Config()
+    config.set_main_option("script_location", str(alembic_dir))
+    config.attributes["database_url"] = settings.database_url
+    command.upgrade(config, "head")
+    logging.getLogger(__name__).info("migrated", extra={"revision": "head"})
+
+
+def main(
+    *,
+    prog: str,
+    load_settings: Callable[[], ServiceSettings],
+    build_app: Callable[[ServiceSettings], Any],
+    alembic_dir: Path | None,
+    argv: list[str] | None = None,
+) -> int:
+    parser = argparse.ArgumentParser(prog=prog)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the HTTP service")
+    if alembic_dir is not None:
+        commands.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "migrate":
+            assert alembic_dir is not None
+            migrate(alembic_dir, settings)
+            return 0
+        app = build_app(settings)
+    except ValueError as exc:  # settings and key errors: say what is wrong, no traceback
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    serve(app, settings)
+    return 0
+
+
+def run_async_migrations(target_metadata: Any, schema: str) -> None:
+    """The body of a service's alembic/env.py: online migrations over asyncpg."""
+    from alembic import context
+    from sqlalchemy import pool
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    url = context.config.attributes.get("database_url") or context.config.get_main_option(
+        "sqlalchemy.url"
+    )
+
+    def do_run(connection: Any) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run)
+            await connection.commit()
+        await engine.dispose()
+
+    asyncio.run(run())
