@@ -1,0 +1,299 @@
+# Copyright: Titanium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Render the GitOps repository for one environment from `gitops/`.
+
+Shared by the `gitops_render` module, `make render` (``python -m
+plugins.module_utils.titanium_gitops_render``) and the render tests, so what the
+tests prove is what Ansible pushes. Output is deterministic: files are produced
+in sorted order, YAML is re-serialised from the parsed objects, and nothing
+depends on the clock, the host or the environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import jinja2
+import yaml
+
+ENVIRONMENTS = ("local", "staging", "production")
+DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "gitops"
+
+# Docker's tag grammar; "latest" is refused because it pins nothing.
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+HEADER = "# Rendered from gitops/{src} for {env}; edit the source, not this file.\n"
+SERVICE_PLACEHOLDER = "__service__"
+REQUIRED_ENV_KEYS = ("namespace", "hostname", "loadgen", "image_tags", "postgres_storage")
+
+# Source folder in gitops/ -> folder in the rendered repository. Only the
+# environment-specific folders carry the environment's name, so every
+# environment can be seeded into one repository without touching the others.
+# The shared base is rendered from the common values alone, so every
+# environment's render writes it byte for byte the same.
+LAYOUT = (
+    ("argocd", "argocd/{env}", False),
+    ("services/base", "services/base", True),
+    ("services/overlays", "services/overlays/{env}", False),
+    ("platform", "platform/{env}", False),
+)
+
+
+class RenderError(ValueError):
+    """Bad input: the message names the environment, file or variable at fault."""
+
+
+def managed_paths(env: str) -> list[str]:
+    """The repository paths a render of `env` owns; seeding touches nothing else."""
+    check_environment(env)
+    return [target.format(env=env) for _, target, _ in LAYOUT]
+
+
+def check_environment(env: str) -> None:
+    if env not in ENVIRONMENTS:
+        raise RenderError(f"unknown environment {env!r}: choose one of {', '.join(ENVIRONMENTS)}")
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_values(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None = None) -> dict:
+    """Common values, then the environment's, then the caller's overrides."""
+    check_environment(env)
+    source = Path(source)
+    common = common_values(source)
+    env_file = source / f"values/{env}.yml"
+    if not env_file.is_file():
+        raise RenderError(f"environment {env!r} has no values file {env_file}")
+    values = _merge(common, yaml.safe_load(env_file.read_text()) or {})
+    values = _merge(values, overrides or {})
+    missing = [key for key in REQUIRED_ENV_KEYS if key not in values]
+    if missing:
+        raise RenderError(f"{env}: missing variable(s) {', '.join(missing)} in {env_file}")
+    tags = values["image_tags"]
+    for service in values["services"]:
+        if service not in tags:
+            raise RenderError(f"{env}: missing variable image_tags.{service}")
+    for service, tag in tags.items():
+        if service not in values["services"]:
+            raise RenderError(f"{env}: image_tags names unknown service {service!r}")
+        check_image_tag(service, tag)
+    values["env"] = env
+    values["dashboards"] = sorted(
+        path.stem for path in (source / "platform/monitoring/dashboards").glob("*.yml")
+    )
+    return values
+
+
+def common_values(source: Path = DEFAULT_SOURCE) -> dict:
+    source = Path(source)
+    values = yaml.safe_load((source / "values/common.yml").read_text()) or {}
+    values["secrets"] = yaml.safe_load((source / "secrets.yml").read_text())["secrets"]
+    values["env"] = "shared"
+    return values
+
+
+def check_image_tag(service: str, tag: object) -> None:
+    if not isinstance(tag, str) or not IMAGE_TAG.match(tag) or tag == "latest":
+        raise RenderError(
+            f"malformed image tag {tag!r} for {service}: a tag is 1-128 characters of "
+            "letters, digits, '_', '.', '-', not starting with '.' or '-', and not 'latest'"
+        )
+
+
+def _environment(source: Path) -> jinja2.Environment:
+    jinja = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(source)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # noqa: S701  YAML, not HTML
+    )
+    jinja.filters["to_json"] = lambda value: json.dumps(value, sort_keys=True)
+    return jinja
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, multi-line strings as literal blocks, no aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def _str_presenter(dumper, data):
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def dump_yaml(documents: list) -> str:
+    return "---\n".join(
+        yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096)
+        for doc in documents
+    )
+
+
+def _render_template(jinja, template: str, context: dict, env: str) -> list:
+    try:
+        text = jinja.get_template(template).render(context)
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"{template}: missing variable: {exc.message}") from exc
+    try:
+        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{template} rendered invalid YAML for {env}: {exc}") from exc
+
+
+def render(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None = None) -> dict:
+    """Return {repository path: file content} for `env`, sorted by path."""
+    source = Path(source)
+    values = load_values(env, source, overrides)
+    shared_values = common_values(source)
+    jinja = _environment(source)
+    files: dict[str, str] = {}
+    for src_dir, target, shared in LAYOUT:
+        target = target.format(env=env)
+        context = shared_values if shared else values
+        for template in sorted((source / src_dir).rglob("*.j2")):
+            if template.name.startswith("_"):
+                continue
+            relative = template.relative_to(source / src_dir).as_posix()
+            name = template.relative_to(source).as_posix()
+            contexts = [({}, relative)]
+            if SERVICE_PLACEHOLDER in relative:
+                contexts = [
+                    (
+                        {"service": svc, "svc": context["services"][svc]},
+                        relative.replace(SERVICE_PLACEHOLDER, svc),
+                    )
+                    for svc in context["services"]
+                ]
+            for extra, out_relative in contexts:
+                documents = _render_template(jinja, name, {**context, **extra}, env)
+                if not documents:
+                    continue  # a template that renders nothing is switched off for this env
+                out_path = f"{target}/{out_relative[: -len('.j2')]}"
+                header = HEADER.format(src=name, env="every environment" if shared else env)
+                files[out_path] = header + dump_yaml(documents)
+    files.update(_dashboards(env, source, values))
+    return dict(sorted(files.items()))
+
+
+def _dashboards(env: str, source: Path, values: dict) -> dict:
+    """Grafana dashboards: panel lists in gitops/ become ConfigMaps for Grafana's sidecar."""
+    jinja = _environment(source)
+    files = {}
+    for spec_path in sorted((source / "platform/monitoring/dashboards").glob("*.yml")):
+        name = spec_path.relative_to(source).as_posix()
+        (spec,) = _render_template(jinja, name, values, env)
+        dashboard = build_dashboard(spec)
+        configmap = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": f"dashboard-{spec['uid']}",
+                "namespace": values["namespace"],
+                "labels": {**values["monitoring_labels"], values["grafana_dashboard_label"]: "1"},
+            },
+            "data": {f"{spec['uid']}.json": json.dumps(dashboard, indent=2, sort_keys=True) + "\n"},
+        }
+        out = f"platform/{env}/monitoring/dashboards/{spec_path.stem}.yaml"
+        files[out] = HEADER.format(src=name, env=env) + dump_yaml([configmap])
+    return files
+
+
+def build_dashboard(spec: dict) -> dict:
+    """A Grafana dashboard model: one timeseries panel per entry, two per row."""
+    panels = []
+    for index, panel in enumerate(spec["panels"]):
+        targets = [
+            {"expr": query["expr"], "legendFormat": query.get("legend", ""), "refId": chr(65 + n)}
+            for n, query in enumerate(panel["queries"])
+        ]
+        panels.append(
+            {
+                "id": index + 1,
+                "type": "timeseries",
+                "title": panel["title"],
+                "description": panel.get("description", ""),
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "gridPos": {"h": 8, "w": 12, "x": (index % 2) * 12, "y": (index // 2) * 8},
+                "fieldConfig": {"defaults": {"unit": panel.get("unit", "short")}, "overrides": []},
+                "targets": targets,
+            }
+        )
+    return {
+        "uid": spec["uid"],
+        "title": spec["title"],
+        "tags": spec.get("tags", []),
+        "timezone": "utc",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "30s",
+        "time": {"from": "now-1h", "to": "now"},
+        "templating": {
+            "list": [
+                {
+                    "name": "datasource",
+                    "type": "datasource",
+                    "query": "prometheus",
+                    "label": "Data source",
+                }
+            ]
+        },
+        "panels": panels,
+    }
+
+
+def write_tree(files: dict, out_dir: Path) -> None:
+    """Replace `out_dir` with exactly `files`, so stale files never survive a render."""
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    for relative, content in files.items():
+        path = out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("env", help=f"one of {', '.join(ENVIRONMENTS)}")
+    parser.add_argument("--out", type=Path, help="output folder (default build/gitops/<env>)")
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--set-tag", action="append", default=[], metavar="SERVICE=TAG")
+    args = parser.parse_args(argv)
+    overrides: dict = {}
+    try:
+        for item in args.set_tag:
+            service, sep, tag = item.partition("=")
+            if not sep:
+                raise RenderError(f"--set-tag wants SERVICE=TAG, got {item!r}")
+            overrides.setdefault("image_tags", {})[service] = tag
+        files = render(args.env, args.source, overrides)
+    except RenderError as exc:
+        print(f"render: {exc}", file=sys.stderr)
+        return 2
+    out = args.out or Path("build/gitops") / args.env
+    write_tree(files, out)
+    print(f"render: {len(files)} files for {args.env} in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

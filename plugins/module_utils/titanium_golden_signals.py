@@ -1,0 +1,165 @@
+# Copyright: Titanium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Golden Signals from the Prometheus HTTP API: the PromQL, the HTTP call and the
+arithmetic, kept apart from the Ansible module so that tests can drive them directly."""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+SIGNALS = (
+    "requests_per_second",
+    "p95_ms",
+    "p99_ms",
+    "error_4xx_percent",
+    "error_5xx_percent",
+    "cpu_saturation_percent",
+)
+
+
+class PrometheusError(Exception):
+    """Prometheus could not be reached or refused the query."""
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """Where the signals come from. The defaults match the services' shared library:
+    `http_requests_total{service,method,route,status}` with the exact status code and the
+    `http_request_duration_seconds` histogram."""
+
+    window: str = "5m"
+    request_metric: str = "http_requests_total"
+    duration_metric: str = "http_request_duration_seconds"
+    service_label: str = "service"
+    status_label: str = "status"
+    selector: str = ""
+    cpu_usage_metric: str = "container_cpu_usage_seconds_total"
+    cpu_limit_metric: str = "kube_pod_container_resource_limits"
+    cpu_selector: str = ""
+    # cAdvisor and kube-state-metrics know containers, not services: the container is
+    # named after its service in every Deployment of the GitOps tree.
+    cpu_service_label: str = "container"
+
+    def _match(self, extra: str = "") -> str:
+        parts = [p for p in (self.selector, extra) if p]
+        return "{" + ",".join(parts) + "}" if parts else ""
+
+    def _cpu_match(self, extra: str = "") -> str:
+        parts = [p for p in (self.cpu_selector, f'{self.cpu_service_label}!=""', extra) if p]
+        return "{" + ",".join(parts) + "}"
+
+    def queries(self) -> dict[str, str]:
+        svc, status, win = self.service_label, self.status_label, self.window
+        total = f"sum by ({svc}) (rate({self.request_metric}{self._match()}[{win}]))"
+
+        def share(pattern: str) -> str:
+            matcher = self._match(f'{status}=~"{pattern}"')
+            part = f"sum by ({svc}) (rate({self.request_metric}{matcher}[{win}]))"
+            # `or 0 * total` keeps services that served no such status: 0 %, not missing.
+            return f"100 * (({part}) or (0 * {total})) / {total}"
+
+        def quantile(q: str) -> str:
+            buckets = f"{self.duration_metric}_bucket{self._match()}"
+            return f"1000 * histogram_quantile({q}, sum by ({svc}, le) (rate({buckets}[{win}])))"
+
+        cpu_label = self.cpu_service_label
+        usage = f"sum by ({cpu_label}) (rate({self.cpu_usage_metric}{self._cpu_match()}[{win}]))"
+        cpu_limits = self._cpu_match('resource="cpu"')
+        limits = f"sum by ({cpu_label}) ({self.cpu_limit_metric}{cpu_limits})"
+        cpu = f"100 * {usage} / {limits}"
+        if cpu_label != svc:
+            cpu = f'label_replace({cpu}, "{svc}", "$1", "{cpu_label}", "(.+)")'
+        return {
+            "requests_per_second": total,
+            "p95_ms": quantile("0.95"),
+            "p99_ms": quantile("0.99"),
+            "error_4xx_percent": share("4.."),
+            "error_5xx_percent": share("5.."),
+            "cpu_saturation_percent": cpu,
+        }
+
+
+@dataclass
+class Thresholds:
+    """Limits above which a service is reported as degraded (the alert rules' limits)."""
+
+    max_error_5xx_percent: float | None = 5.0
+    max_p95_ms: float | None = 500.0
+    max_cpu_saturation_percent: float | None = 90.0
+
+    def breaches(self, signals: dict[str, dict[str, float | None]]) -> list[dict]:
+        checks = (
+            ("error_5xx_percent", self.max_error_5xx_percent),
+            ("p95_ms", self.max_p95_ms),
+            ("cpu_saturation_percent", self.max_cpu_saturation_percent),
+        )
+        found = []
+        for service in sorted(signals):
+            for signal, limit in checks:
+                value = signals[service].get(signal)
+                if limit is not None and value is not None and value > limit:
+                    found.append(
+                        {"service": service, "signal": signal, "value": value, "limit": limit}
+                    )
+        return found
+
+
+@dataclass
+class PrometheusClient:
+    url: str
+    timeout: float = 10.0
+    bearer_token: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def instant(self, query: str) -> list[dict]:
+        endpoint = self.url.rstrip("/") + "/api/v1/query"
+        data = urllib.parse.urlencode({"query": query}).encode()
+        request = urllib.request.Request(endpoint, data=data, method="POST")  # noqa: S310  the URL is the operator's
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        for name, value in self.headers.items():
+            request.add_header(name, value)
+        if self.bearer_token:
+            request.add_header("Authorization", f"Bearer {self.bearer_token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                body = json.load(response)
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise PrometheusError(f"{endpoint} answered {error.code}: {detail}") from error
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise PrometheusError(f"cannot reach Prometheus at {endpoint}: {error}") from error
+        if body.get("status") != "success":
+            raise PrometheusError(f"query failed: {body.get('error', body)}")
+        if body["data"]["resultType"] != "vector":
+            raise PrometheusError(f"expected an instant vector, got {body['data']['resultType']}")
+        return body["data"]["result"]
+
+
+def _number(text: str) -> float | None:
+    value = float(text)
+    if math.isnan(value) or math.isinf(value):
+        return None  # no traffic in the window: the signal is unknown, not zero
+    return round(value, 3)
+
+
+def collect(
+    client: PrometheusClient, spec: SignalSpec, services: list[str] | None = None
+) -> tuple[dict[str, dict[str, float | None]], dict[str, str]]:
+    """Every signal for every service Prometheus knows (or only `services`, each listed
+    even without data, so that a silent service shows up as unknown rather than vanishing)."""
+    queries = spec.queries()
+    signals: dict[str, dict[str, float | None]] = {}
+    for name, query in queries.items():
+        for sample in client.instant(query):
+            service = sample["metric"].get(spec.service_label)
+            if not service:
+                continue
+            signals.setdefault(service, dict.fromkeys(SIGNALS))[name] = _number(sample["value"][1])
+    if services:
+        signals = {s: signals.get(s, dict.fromkeys(SIGNALS)) for s in services}
+    return dict(sorted(signals.items())), queries

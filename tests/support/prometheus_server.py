@@ -1,0 +1,93 @@
+"""A real Prometheus (Debian's binary) started as a plain process on a free port."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Prometheus:
+    def __init__(self, url: str, process: subprocess.Popen, log: Path) -> None:
+        self.url = url
+        self.process = process
+        self.log = log
+
+    def query(self, promql: str) -> list[dict]:
+        data = urllib.parse.urlencode({"query": promql}).encode()
+        url = f"{self.url}/api/v1/query"
+        with urllib.request.urlopen(url, data=data, timeout=5) as answer:  # noqa: S310  http only
+            return json.load(answer)["data"]["result"]
+
+    def wait_for(self, promql: str, timeout: float = 30) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.query(promql)
+            if result:
+                return result
+            time.sleep(0.5)
+        raise TimeoutError(f"no data for {promql} after {timeout}s; log: {self.log.read_text()}")
+
+
+@contextmanager
+def running_prometheus(
+    workdir: Path, targets: list[str], interval: str = "1s"
+) -> Iterator[Prometheus]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise RuntimeError("prometheus is missing: run `make setup` (Debian package prometheus)")
+    port = free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        json.dumps(
+            {
+                "global": {"scrape_interval": interval, "evaluation_interval": interval},
+                "scrape_configs": [{"job_name": "test", "static_configs": [{"targets": targets}]}],
+            }
+        )
+    )
+    log = workdir / "prometheus.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--web.enable-lifecycle",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=1):  # noqa: S310  http only
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Prometheus did not start: {log.read_text()}") from None
+                time.sleep(0.2)
+        yield Prometheus(url, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

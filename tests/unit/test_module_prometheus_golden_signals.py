@@ -1,0 +1,224 @@
+"""prometheus_golden_signals against a real Prometheus scraping a metrics endpoint
+served by prometheus_client, whose counters grow in known proportions."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+from tests.support.prometheus_server import free_port, running_prometheus
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TICK = 0.1  # seconds between two simulated batches of requests
+WINDOW = "5s"
+
+
+def load_module_utils():
+    path = REPO_ROOT / "plugins/module_utils/titanium_golden_signals.py"
+    spec = importlib.util.spec_from_file_location("titanium_golden_signals", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+gs = load_module_utils()
+
+# Per tick and service: answers by status, latencies (seconds), CPU seconds used, CPU limit.
+TRAFFIC = {
+    "blog-service": {
+        "status": {"200": 7, "404": 2, "500": 1},
+        "latency": [0.004] * 9 + [0.3],
+        "cpu": 0.05,  # 0.5 cores against a limit of 2: 25 %
+        "limit": 2.0,
+    },
+    "api-gateway": {
+        "status": {"200": 10},
+        "latency": [0.002] * 10,
+        "cpu": 0.02,  # 0.2 cores against 0.25: 80 %
+        "limit": 0.25,
+    },
+}
+BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class SimulatedServices(Collector):
+    """Values are a function of one tick count read once per scrape, so every counter in a
+    scrape is consistent with every other: ratios are exact whatever the timing."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def collect(self):
+        ticks = int((time.monotonic() - self.started) / TICK)
+        requests = CounterMetricFamily(
+            "http_requests_total", "requests", labels=["service", "method", "route", "status"]
+        )
+        latency = HistogramMetricFamily(
+            "http_request_duration_seconds", "latency", labels=["service", "method", "route"]
+        )
+        cpu = CounterMetricFamily(
+            "container_cpu_usage_seconds_total", "cpu", labels=["namespace", "pod", "container"]
+        )
+        limits = GaugeMetricFamily(
+            "kube_pod_container_resource_limits",
+            "limits",
+            labels=["namespace", "pod", "container", "resource", "unit"],
+        )
+        for service, shape in TRAFFIC.items():
+            for status, count in shape["status"].items():
+                requests.add_metric([service, "GET", "/x", status], count * ticks)
+            cumulative = []
+            for bound in BUCKETS:
+                below = sum(1 for value in shape["latency"] if value <= bound)
+                cumulative.append((str(bound), below * ticks))
+            cumulative.append(("+Inf", len(shape["latency"]) * ticks))
+            latency.add_metric(
+                [service, "GET", "/x"], cumulative, sum_value=sum(shape["latency"]) * ticks
+            )
+            pod = f"{service}-0"
+            cpu.add_metric(["titanium-test", pod, service], shape["cpu"] * ticks)
+            limits.add_metric(["titanium-test", pod, service, "cpu", "core"], shape["limit"])
+        yield from (requests, latency, cpu, limits)
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    registry = CollectorRegistry()
+    registry.register(SimulatedServices())
+    port = free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    try:
+        with running_prometheus(
+            tmp_path_factory.mktemp("prometheus"), [f"127.0.0.1:{port}"]
+        ) as prom:
+            # Enough samples for a rate over the window on both sides of it.
+            prom.wait_for(f"rate(http_requests_total[{WINDOW}])")
+            time.sleep(6)
+            yield prom
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def signals_for(prometheus, services=None, **spec):
+    client = gs.PrometheusClient(prometheus.url, timeout=5)
+    return gs.collect(client, gs.SignalSpec(window=WINDOW, **spec), services)
+
+
+def test_error_shares_are_exact_and_zero_when_a_service_never_failed(prometheus):
+    signals, _ = signals_for(prometheus)
+    assert signals["blog-service"]["error_4xx_percent"] == pytest.approx(20.0, abs=0.01)
+    assert signals["blog-service"]["error_5xx_percent"] == pytest.approx(10.0, abs=0.01)
+    assert signals["api-gateway"]["error_4xx_percent"] == 0.0
+    assert signals["api-gateway"]["error_5xx_percent"] == 0.0
+
+
+def test_latency_percentiles_come_from_the_histogram(prometheus):
+    signals, _ = signals_for(prometheus)
+    # 10 % of requests in (0.25, 0.5]: linear interpolation inside that bucket.
+    assert signals["blog-service"]["p95_ms"] == pytest.approx(375.0, abs=1)
+    assert signals["blog-service"]["p99_ms"] == pytest.approx(475.0, abs=1)
+    assert signals["api-gateway"]["p95_ms"] < 5
+
+
+def test_request_rate_and_cpu_saturation(prometheus):
+    signals, _ = signals_for(prometheus)
+    expected_rate = 10 / TICK
+    assert signals["blog-service"]["requests_per_second"] == pytest.approx(expected_rate, rel=0.25)
+    assert signals["blog-service"]["cpu_saturation_percent"] == pytest.approx(25.0, rel=0.25)
+    assert signals["api-gateway"]["cpu_saturation_percent"] == pytest.approx(80.0, rel=0.25)
+
+
+def test_a_listed_service_without_data_is_unknown_not_healthy(prometheus):
+    signals, _ = signals_for(prometheus, services=["blog-service", "auth-service"])
+    assert set(signals) == {"blog-service", "auth-service"}
+    assert set(signals["auth-service"].values()) == {None}
+
+
+def test_selectors_narrow_the_series(prometheus):
+    signals, _ = signals_for(prometheus, selector='service="api-gateway"')
+    assert signals["api-gateway"]["requests_per_second"] is not None
+    assert "blog-service" not in signals or signals["blog-service"]["requests_per_second"] is None
+
+
+def test_thresholds_name_each_breach(prometheus):
+    signals, _ = signals_for(prometheus)
+    breaches = gs.Thresholds(
+        max_error_5xx_percent=5, max_p95_ms=300, max_cpu_saturation_percent=70
+    ).breaches(signals)
+    found = {(b["service"], b["signal"]) for b in breaches}
+    assert found == {
+        ("blog-service", "error_5xx_percent"),
+        ("blog-service", "p95_ms"),
+        ("api-gateway", "cpu_saturation_percent"),
+    }
+
+
+def test_a_bad_query_is_reported_with_prometheus_own_words(prometheus):
+    client = gs.PrometheusClient(prometheus.url, timeout=5)
+    with pytest.raises(gs.PrometheusError, match="400"):
+        client.instant("sum(")
+
+
+def run_module(args: dict) -> tuple[int, dict]:
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+    )
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible"),
+            "localhost",
+            "-m",
+            "prometheus_golden_signals",
+            "-a",
+            json.dumps(args),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+    )
+    # The profile_tasks callback prints timings around the JSON document.
+    output, _ = json.JSONDecoder().raw_decode(completed.stdout[completed.stdout.index("\n{") + 1 :])
+    return completed.returncode, output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_module_end_to_end_reports_signals_and_fails_on_breach(prometheus):
+    rc, result = run_module(
+        {"prometheus_url": prometheus.url, "window": WINDOW, "services": ["blog-service"]}
+    )
+    assert rc == 0, result
+    assert result["changed"] is False
+    assert result["signals"]["blog-service"]["error_5xx_percent"] == pytest.approx(10.0, abs=0.01)
+    assert [b["signal"] for b in result["breaches"]] == ["error_5xx_percent"]
+
+    rc, result = run_module(
+        {"prometheus_url": prometheus.url, "window": WINDOW, "fail_on_breach": True}
+    )
+    assert rc != 0
+    assert "blog-service error_5xx_percent=10.0" in result["msg"]
+
+
+def test_module_names_an_unreachable_prometheus():
+    rc, result = run_module({"prometheus_url": f"http://127.0.0.1:{free_port()}", "timeout": 2})
+    assert rc != 0
+    assert "cannot reach Prometheus" in result["msg"]
