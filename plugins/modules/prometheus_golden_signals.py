@@ -93,7 +93,7 @@ options:
     type: bool
     default: false
   bearer_token:
-    description: Token sent as C(Authorization: Bearer) when Prometheus sits behind a proxy.
+    description: Token sent in the C(Authorization) header when Prometheus sits behind a proxy.
     type: str
   timeout:
     description: Seconds to wait for each query.
