@@ -1,0 +1,1 @@
+"""user-service: profiles and credentials of the blog's users."""
