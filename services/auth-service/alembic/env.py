@@ -1,0 +1,4 @@
+from auth_service.models import SCHEMA, Base
+from titanium_common.serve import run_async_migrations
+
+run_async_migrations(Base.metadata, schema=SCHEMA)

@@ -1,0 +1,1 @@
+"""auth-service: registration, login, refresh-token rotation and the JWKS."""
