@@ -1,0 +1,1 @@
+"""Titanium blog-service: posts, categories and the server-rendered blog UI."""

@@ -1,0 +1,62 @@
+"""The blog's tables, all in the `blog` schema the service owns."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    MetaData,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SCHEMA = "blog"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        schema=SCHEMA,
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        },
+    )
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Identity(always=True), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    # Unique on the slug, not the name: "Go" and "go " are the same category.
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_category_id_created_at", "category_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Identity(always=True), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    # Rendered and sanitised once per write, so reads never run the parser.
+    body_html: Mapped[str] = mapped_column(Text)
+    # The author as the access token names them; user data stays in user-service.
+    author_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    author_name: Mapped[str] = mapped_column(String(64))
+    # RESTRICT: a category outlives its posts; nothing deletes it as a side effect.
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    category: Mapped[Category] = relationship(lazy="joined", innerjoin=True)

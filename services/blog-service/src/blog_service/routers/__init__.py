@@ -1,0 +1,1 @@
+"""One router per resource: posts, categories, and the web UI."""

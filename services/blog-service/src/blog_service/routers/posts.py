@@ -1,0 +1,114 @@
+"""/posts: list, read, write, edit and delete blog posts."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+from titanium_common.auth import CurrentUser, current_user
+from titanium_common.db import db_session
+
+from blog_service import repository
+from blog_service.models import Post
+from blog_service.schemas import Author, PostCreate, PostOut, PostPage, PostUpdate, storable_text
+from blog_service.state import Blog
+
+router = APIRouter(prefix="/posts", tags=["posts"])
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+User = Annotated[CurrentUser, Depends(current_user)]
+# int4 ids: anything larger cannot name a post, and must not reach the driver.
+PostId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+_NOT_FOUND = {404: {"description": "No such post"}}
+_AUTH = {401: {"description": "Missing, expired or forged token"}}
+_AUTHOR = {403: {"description": "Only the post's author may do this"}}
+_DOWN = {503: {"description": "PostgreSQL unavailable"}}
+
+
+def _json(body: bytes, status_code: int = 200) -> Response:
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def _optional_text(value: str | None) -> str | None:
+    return storable_text(value) if value else None
+
+
+@router.get("", response_model=PostPage, responses=_DOWN)
+async def list_posts(
+    blog: Blog,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    category: Annotated[str | None, Query(max_length=60, description="Category slug")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in title or body")] = None,
+) -> Response:
+    """Newest posts first, with the total matching count for pagination."""
+    try:
+        category, q = _optional_text(category), _optional_text(q)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    body = await blog.reader.post_page(limit=limit, offset=offset, category=category, search=q)
+    return _json(body)
+
+
+@router.get("/{post_id}", response_model=PostOut, responses=_NOT_FOUND | _DOWN)
+async def get_post(blog: Blog, post_id: PostId) -> Response:
+    body = await blog.reader.post(post_id)
+    if body is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "post not found")
+    return _json(body)
+
+
+async def _own_post(session: AsyncSession, post_id: int, user: CurrentUser) -> Post:
+    post = await repository.get_post(session, post_id)
+    if post is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "post not found")
+    if post.author_id != user.id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the author may change this post")
+    return post
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=PostOut, responses=_AUTH | _DOWN
+)
+async def create_post(
+    blog: Blog, session: Session, user: User, payload: PostCreate, response: Response
+) -> PostOut:
+    """Write a post; a category named for the first time is created."""
+    post = await repository.create_post(
+        session,
+        title=payload.title,
+        body=payload.body,
+        category_name=payload.category,
+        author=Author(id=user.id, username=user.username),
+    )
+    await session.commit()
+    # After the commit, never before: see cache.py for why the order matters.
+    await blog.cache.bump()
+    response.headers["Location"] = f"/posts/{post.id}"
+    return repository.post_out(post)
+
+
+@router.patch("/{post_id}", response_model=PostOut, responses=_AUTH | _AUTHOR | _NOT_FOUND | _DOWN)
+async def update_post(
+    blog: Blog, session: Session, user: User, post_id: PostId, payload: PostUpdate
+) -> PostOut:
+    post = await _own_post(session, post_id, user)
+    post = await repository.update_post(
+        session, post, title=payload.title, body=payload.body, category_name=payload.category
+    )
+    await session.commit()
+    await blog.cache.bump()
+    return repository.post_out(post)
+
+
+@router.delete(
+    "/{post_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_AUTH | _AUTHOR | _NOT_FOUND | _DOWN,
+)
+async def delete_post(blog: Blog, session: Session, user: User, post_id: PostId) -> Response:
+    post = await _own_post(session, post_id, user)
+    await repository.delete_post(session, post)
+    await session.commit()
+    await blog.cache.bump()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,156 @@
+"""The server-rendered blog UI, under the settings' `ui_prefix` (/blog).
+
+Pages are rendered from the same cached reads as the JSON API. Writing,
+logging in and registering happen in the browser: static/blog.js calls the
+gateway's /api/* with the access token it keeps in sessionStorage, so this
+router never handles credentials or needs CSRF protection (no cookies).
+"""
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import TypeAdapter
+from titanium_common.errors import ServiceUnavailable
+
+from blog_service.categories_util import slugify
+from blog_service.schemas import CategoryWithCount, PostOut, PostPage
+from blog_service.state import Blog, BlogState
+
+# Only our own files: no inline script, no CDN, no plugin, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+_CATEGORIES = TypeAdapter(list[CategoryWithCount])
+
+
+def _render(
+    blog: BlogState, request: Request, template: str, status_code: int = 200, **context: object
+) -> HTMLResponse:
+    response = blog.templates.TemplateResponse(
+        request,
+        template,
+        {"ui": blog.settings.ui_prefix, "api": blog.settings.public_api_base, **context},
+        status_code=status_code,
+    )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _unavailable(blog: BlogState, request: Request) -> HTMLResponse:
+    response = _render(
+        blog,
+        request,
+        "error.html",
+        status_code=503,
+        title="Temporarily unavailable",
+        message="The blog's database is not answering. Please try again in a moment.",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def build_router(prefix: str) -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["ui"], include_in_schema=False)
+
+    @router.get("")
+    async def root() -> RedirectResponse:
+        return RedirectResponse(f"{prefix}/", status_code=308)
+
+    @router.get("/", response_class=HTMLResponse)
+    async def index(
+        blog: Blog,
+        request: Request,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        category: Annotated[str | None, Query(max_length=60)] = None,
+    ) -> HTMLResponse:
+        per_page = blog.settings.page_size
+        category = slugify(category) if category else None
+        try:
+            categories = _CATEGORIES.validate_json(await blog.reader.categories())
+            posts = PostPage.model_validate_json(
+                await blog.reader.post_page(
+                    limit=per_page, offset=(page - 1) * per_page, category=category, search=None
+                )
+            )
+        except ServiceUnavailable:
+            return _unavailable(blog, request)
+        return _render(
+            blog,
+            request,
+            "index.html",
+            categories=categories,
+            active=category,
+            all_count=sum(c.post_count for c in categories),
+            posts=posts,
+            page=page,
+            pages=max(1, math.ceil(posts.total / per_page)),
+        )
+
+    async def _post_or_404(
+        blog: BlogState, request: Request, post_id: int
+    ) -> PostOut | HTMLResponse:
+        try:
+            raw = await blog.reader.post(post_id)
+        except ServiceUnavailable:
+            return _unavailable(blog, request)
+        if raw is None:
+            return _render(
+                blog,
+                request,
+                "error.html",
+                status_code=404,
+                title="Post not found",
+                message="There is no such post; it may have been deleted.",
+            )
+        return PostOut.model_validate_json(raw)
+
+    @router.get("/posts/{post_id}", response_class=HTMLResponse)
+    async def post_page(
+        blog: Blog, request: Request, post_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    ) -> Response:
+        post = await _post_or_404(blog, request, post_id)
+        if isinstance(post, Response):
+            return post
+        return _render(blog, request, "post.html", post=post)
+
+    @router.get("/write", response_class=HTMLResponse)
+    async def write_page(blog: Blog, request: Request) -> HTMLResponse:
+        return _render(blog, request, "form.html", post=None)
+
+    @router.get("/posts/{post_id}/edit", response_class=HTMLResponse)
+    async def edit_page(
+        blog: Blog, request: Request, post_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    ) -> Response:
+        post = await _post_or_404(blog, request, post_id)
+        if isinstance(post, Response):
+            return post
+        return _render(blog, request, "form.html", post=post)
+
+    @router.get("/login", response_class=HTMLResponse)
+    async def login_page(blog: Blog, request: Request) -> HTMLResponse:
+        return _render(blog, request, "auth.html", mode="login")
+
+    @router.get("/register", response_class=HTMLResponse)
+    async def register_page(blog: Blog, request: Request) -> HTMLResponse:
+        return _render(blog, request, "auth.html", mode="register")
+
+    @router.get("/categories.css")
+    async def category_styles(blog: Blog) -> Response:
+        """One rule per category: the colours stay out of inline styles (CSP)."""
+        try:
+            categories = _CATEGORIES.validate_json(await blog.reader.categories())
+        except ServiceUnavailable:
+            categories = []
+        # Slugs are [a-z0-9-] by construction and colours #rrggbb: safe in CSS.
+        rules = "".join(
+            f".cat-{c.slug}{{--cat:{c.colour}}}\n" for c in categories if c.slug == slugify(c.slug)
+        )
+        return Response(rules, media_type="text/css", headers={"Cache-Control": "no-cache"})
+
+    return router

@@ -1,0 +1,95 @@
+"""What the JSON API accepts and returns."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from blog_service.categories_util import slugify
+
+
+def storable_text(text: str) -> str:
+    """PostgreSQL text cannot hold NUL, and UTF-8 cannot encode lone surrogates."""
+    if "\x00" in text:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode") from exc
+    return text
+
+
+Storable = AfterValidator(storable_text)
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000), Storable]
+CategoryName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Storable
+]
+
+
+def _category_must_have_a_slug(name: str | None) -> str | None:
+    if name is not None and not slugify(name):
+        raise ValueError("the category name needs at least one letter or digit")
+    return name
+
+
+class PostCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    body: Body = Field(description="Markdown; rendered and sanitised by the service")
+    category: CategoryName = Field(description="Category name; created when it does not exist")
+
+    _category_slug = field_validator("category")(_category_must_have_a_slug)
+
+
+class PostUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    body: Body | None = None
+    category: CategoryName | None = None
+
+    _category_slug = field_validator("category")(_category_must_have_a_slug)
+
+
+class CategoryOut(BaseModel):
+    name: str
+    slug: str
+    colour: str = Field(pattern=r"^#[0-9a-f]{6}$")
+
+
+class CategoryWithCount(CategoryOut):
+    post_count: int
+
+
+class Author(BaseModel):
+    id: int
+    username: str
+
+
+class PostOut(BaseModel):
+    id: int
+    title: str
+    body: str
+    html: str = Field(description="The body rendered to sanitised HTML")
+    category: CategoryOut
+    author: Author
+    created_at: datetime
+    updated_at: datetime
+
+
+class PostPage(BaseModel):
+    items: list[PostOut]
+    total: int
+    limit: int
+    offset: int

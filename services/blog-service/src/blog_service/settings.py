@@ -1,0 +1,27 @@
+"""blog-service settings, read from `BLOG_*` environment variables."""
+
+from pathlib import Path
+
+from titanium_common.settings import ServiceSettings, service_config
+
+# src/blog_service/settings.py -> the service folder holding templates/, static/, alembic/
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+class BlogSettings(ServiceSettings):
+    model_config = service_config("BLOG_")
+
+    service_name: str = "blog-service"
+    port: int = 8005
+    # Where templates/, static/ and alembic/ live: the source tree by default,
+    # /app in the container image.
+    resource_dir: Path = _SOURCE_ROOT
+    # Cached entries also expire, which bounds staleness if a generation bump
+    # was lost while Redis was unreachable from this replica (see cache.py).
+    cache_ttl_seconds: int = 300
+    # Where the UI's routes live and what its links start with. The gateway
+    # forwards /blog/* with the path unchanged, so both are /blog.
+    ui_prefix: str = "/blog"
+    # Where the browser reaches the JSON API: the gateway's /api/*.
+    public_api_base: str = "/api"
+    page_size: int = 10

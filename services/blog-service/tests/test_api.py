@@ -1,0 +1,212 @@
+"""The JSON API, against blog-service running as a process on real PostgreSQL and Redis."""
+
+import itertools
+import uuid
+
+import httpx
+import pytest
+
+from tests.support.servers import PostgresServer
+
+from .conftest import Signer
+
+_users = itertools.count(1000)
+
+
+def new_user(signer: Signer) -> tuple[int, str, dict[str, str]]:
+    user_id = next(_users)
+    name = f"writer{user_id}"
+    return user_id, name, signer.headers(user_id, name)
+
+
+def unique(word: str) -> str:
+    return f"{word} {uuid.uuid4().hex[:8]}"
+
+
+def create(api: httpx.Client, headers: dict[str, str], **fields: str) -> dict:
+    payload = {"title": unique("Post"), "body": "Hello *world*", "category": "General"} | fields
+    response = api.post("/posts", json=payload, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def categories(api: httpx.Client) -> dict[str, dict]:
+    response = api.get("/categories")
+    assert response.status_code == 200
+    return {c["slug"]: c for c in response.json()}
+
+
+def test_seed_categories_are_there_with_colours(api: httpx.Client) -> None:
+    seeded = categories(api)
+    assert {"general", "technology", "tutorials", "travel", "food"} <= set(seeded)
+    assert all(c["colour"].startswith("#") and len(c["colour"]) == 7 for c in seeded.values())
+
+
+def test_write_read_edit_delete(api: httpx.Client, signer: Signer) -> None:
+    author_id, author, headers = new_user(signer)
+    category = unique("Brand New")
+    post = create(api, headers, body="# Hi\n\n<script>alert(1)</script>", category=category)
+    assert post["author"] == {"id": author_id, "username": author}
+    assert post["category"]["name"] == category
+    assert "<script>" not in post["html"] and "&lt;script&gt;" in post["html"]
+    slug = post["category"]["slug"]
+    assert categories(api)[slug]["post_count"] == 1
+
+    fetched = api.get(f"/posts/{post['id']}")
+    assert fetched.status_code == 200 and fetched.json()["title"] == post["title"]
+
+    edited = api.patch(
+        f"/posts/{post['id']}", json={"title": "Edited", "category": "Travel"}, headers=headers
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["title"] == "Edited" and edited.json()["category"]["slug"] == "travel"
+    # The cache was invalidated: every read sees the edit at once.
+    assert api.get(f"/posts/{post['id']}").json()["title"] == "Edited"
+    assert categories(api)[slug]["post_count"] == 0
+
+    assert api.delete(f"/posts/{post['id']}", headers=headers).status_code == 204
+    assert api.get(f"/posts/{post['id']}").status_code == 404
+    # The category the post left behind, empty now, is still there.
+    assert slug in categories(api)
+    assert "general" in categories(api)
+
+
+def test_deleting_the_last_post_of_a_category_keeps_it(api: httpx.Client, signer: Signer) -> None:
+    _, _, headers = new_user(signer)
+    post = create(api, headers, category=unique("Lonely"))
+    slug = post["category"]["slug"]
+    assert api.delete(f"/posts/{post['id']}", headers=headers).status_code == 204
+    assert categories(api)[slug]["post_count"] == 0
+
+
+def test_a_category_is_found_by_slug_not_exact_name(api: httpx.Client, signer: Signer) -> None:
+    _, _, headers = new_user(signer)
+    post = create(api, headers, category="  technology ")
+    assert post["category"]["name"] == "Technology"
+    assert post["category"]["slug"] == "technology"
+
+
+def test_only_the_author_may_change_a_post(api: httpx.Client, signer: Signer) -> None:
+    _, _, author = new_user(signer)
+    _, _, other = new_user(signer)
+    post = create(api, author)
+    assert api.patch(f"/posts/{post['id']}", json={"title": "x"}, headers=other).status_code == 403
+    assert api.delete(f"/posts/{post['id']}", headers=other).status_code == 403
+    assert api.get(f"/posts/{post['id']}").json()["title"] == post["title"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer not-a-token", "Basic dXNlcjpwYXNz"],
+)
+def test_writes_need_a_valid_token(api: httpx.Client, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = api.post(
+        "/posts", json={"title": "t", "body": "b", "category": "c"}, headers=headers
+    )
+    assert response.status_code == 401
+
+
+def test_expired_and_forged_tokens_are_refused(api: httpx.Client, signer: Signer) -> None:
+    payload = {"title": "t", "body": "b", "category": "c"}
+    expired = signer.token(1, "someone", expires_in=-60)
+    assert (
+        api.post("/posts", json=payload, headers={"Authorization": f"Bearer {expired}"}).status_code
+        == 401
+    )
+    token = signer.token(1, "someone")
+    header, claims, signature = token.split(".")
+    forged = f"{header}.{claims}.{signature[:-4]}AAAA"
+    assert (
+        api.post("/posts", json=payload, headers={"Authorization": f"Bearer {forged}"}).status_code
+        == 401
+    )
+
+
+def test_pagination_filter_and_search(api: httpx.Client, signer: Signer) -> None:
+    _, _, headers = new_user(signer)
+    category = unique("Paging")
+    marker = uuid.uuid4().hex
+    ids = [create(api, headers, category=category, title=f"{marker} {i}")["id"] for i in range(7)]
+    slug = next(c["slug"] for c in categories(api).values() if c["name"] == category)
+
+    seen: list[int] = []
+    for offset in (0, 3, 6):
+        page = api.get("/posts", params={"category": slug, "limit": 3, "offset": offset}).json()
+        assert page["total"] == 7 and page["limit"] == 3 and page["offset"] == offset
+        seen += [item["id"] for item in page["items"]]
+    assert seen == sorted(ids, reverse=True)  # newest first, nothing twice, nothing lost
+
+    # Offsets that the original's offset//limit key confused are different pages.
+    a = api.get("/posts", params={"category": slug, "limit": 3, "offset": 3}).json()["items"]
+    b = api.get("/posts", params={"category": slug, "limit": 3, "offset": 4}).json()["items"]
+    assert [p["id"] for p in a] != [p["id"] for p in b]
+
+    found = api.get("/posts", params={"q": marker.upper()}).json()
+    assert found["total"] == 7
+    assert api.get("/posts", params={"q": "%"}).status_code == 200
+    assert api.get("/posts", params={"q": f"{marker}_"}).json()["total"] == 0
+
+
+def test_a_new_post_shows_up_in_cached_lists_at_once(api: httpx.Client, signer: Signer) -> None:
+    _, _, headers = new_user(signer)
+    before = api.get("/posts", params={"limit": 5}).json()
+    api.get("/posts", params={"limit": 5})  # now certainly cached
+    post = create(api, headers)
+    after = api.get("/posts", params={"limit": 5}).json()
+    assert after["total"] == before["total"] + 1
+    assert after["items"][0]["id"] == post["id"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"title": "", "body": "b", "category": "c"}, "body.title"),
+        ({"title": "t", "body": "b", "category": "!!!"}, "body.category"),
+        ({"title": "t", "body": "b"}, "body.category"),
+        ({"title": "t\u0000", "body": "b", "category": "c"}, "body.title"),
+        ({"title": "t" * 201, "body": "b", "category": "c"}, "body.title"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field(
+    api: httpx.Client, signer: Signer, payload: dict, field: str
+) -> None:
+    _, _, headers = new_user(signer)
+    response = api.post("/posts", json=payload, headers=headers)
+    assert response.status_code == 422
+    assert field in [f["field"] for f in response.json()["fields"]]
+
+
+def test_http_errors_are_json(api: httpx.Client) -> None:
+    assert api.get("/posts/999999").status_code == 404
+    assert api.get("/posts/2147483648").status_code == 422
+    unknown = api.get("/nope")
+    assert unknown.status_code == 404 and unknown.json()["status"] == 404
+    assert api.put("/posts/1", json={}).status_code == 405
+    big = api.post(
+        "/posts", content=b"x" * (1024 * 1024 + 1), headers={"Content-Type": "application/json"}
+    )
+    assert big.status_code == 413
+
+
+def test_identity_columns_are_consistent_after_seeding(
+    postgres: PostgresServer, api: httpx.Client, signer: Signer
+) -> None:
+    _, _, headers = new_user(signer)
+    create(api, headers, category=unique("After Seed"))
+    seeded_max = int(postgres.psql("SELECT max(id) FROM blog.categories WHERE slug = 'food'"))
+    newest = int(postgres.psql("SELECT max(id) FROM blog.categories"))
+    assert newest > seeded_max
+
+
+def test_health_and_metrics(blog_service, api: httpx.Client) -> None:
+    assert api.get("/health/live").status_code == 200
+    ready = api.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+    assert api.get("/metrics").status_code == 404  # never on the public port
+    metrics = httpx.get(f"{blog_service.metrics_url}/metrics").text
+    assert (
+        'http_requests_total{method="GET",route="/posts/{post_id}",service="blog-service",status="404"}'
+        in metrics
+    )
+    assert 'cache_requests_total{cache="posts",result="hit",service="blog-service"}' in metrics
