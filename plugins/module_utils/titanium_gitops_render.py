@@ -92,7 +92,8 @@ def load_values(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None 
         check_image_tag(service, tag)
     values["env"] = env
     values["dashboards"] = sorted(
-        path.stem for path in (source / "platform/monitoring/dashboards").glob("*.yml")
+        path.name.removesuffix(".yml.j2")
+        for path in (source / "platform/monitoring/dashboards").glob("*.yml.j2")
     )
     return values
 
@@ -113,7 +114,7 @@ def check_image_tag(service: str, tag: object) -> None:
         )
 
 
-def _environment(source: Path) -> jinja2.Environment:
+def template_environment(source: Path = DEFAULT_SOURCE) -> jinja2.Environment:
     jinja = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(source)),
         undefined=jinja2.StrictUndefined,
@@ -164,14 +165,14 @@ def render(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None = Non
     source = Path(source)
     values = load_values(env, source, overrides)
     shared_values = common_values(source)
-    jinja = _environment(source)
+    jinja = template_environment(source)
     files: dict[str, str] = {}
     for src_dir, target, shared in LAYOUT:
         target = target.format(env=env)
         context = shared_values if shared else values
         for template in sorted((source / src_dir).rglob("*.j2")):
-            if template.name.startswith("_"):
-                continue
+            if template.name.startswith("_") or template.parent.name == "dashboards":
+                continue  # macros, and dashboards (built by _dashboards)
             relative = template.relative_to(source / src_dir).as_posix()
             name = template.relative_to(source).as_posix()
             contexts = [({}, relative)]
@@ -196,9 +197,9 @@ def render(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None = Non
 
 def _dashboards(env: str, source: Path, values: dict) -> dict:
     """Grafana dashboards: panel lists in gitops/ become ConfigMaps for Grafana's sidecar."""
-    jinja = _environment(source)
+    jinja = template_environment(source)
     files = {}
-    for spec_path in sorted((source / "platform/monitoring/dashboards").glob("*.yml")):
+    for spec_path in sorted((source / "platform/monitoring/dashboards").glob("*.yml.j2")):
         name = spec_path.relative_to(source).as_posix()
         (spec,) = _render_template(jinja, name, values, env)
         dashboard = build_dashboard(spec)
@@ -212,7 +213,8 @@ def _dashboards(env: str, source: Path, values: dict) -> dict:
             },
             "data": {f"{spec['uid']}.json": json.dumps(dashboard, indent=2, sort_keys=True) + "\n"},
         }
-        out = f"platform/{env}/monitoring/dashboards/{spec_path.stem}.yaml"
+        stem = spec_path.name.removesuffix(".yml.j2")
+        out = f"platform/{env}/monitoring/dashboards/{stem}.yaml"
         files[out] = HEADER.format(src=name, env=env) + dump_yaml([configmap])
     return files
 
