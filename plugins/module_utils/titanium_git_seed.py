@@ -1,0 +1,406 @@
+# Copyright: Titanium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write a rendered tree into a Git repository, commit and push only when it differs.
+
+The logic behind the `gitops_seed` module, kept free of Ansible so the tests can
+drive it directly. It shells out to the real `git`, never force-pushes, touches
+only the paths it is told it manages, and never lets a credential reach a
+message: every error passes through `redact`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GIT_TIMEOUT = 120
+DIFF_LIMIT = 200_000
+ASKPASS = """#!/bin/sh
+case "$1" in
+  Username*|username*) printf '%s\\n' "$TITANIUM_GIT_USERNAME" ;;
+  *) printf '%s\\n' "$TITANIUM_GIT_PASSWORD" ;;
+esac
+"""
+
+
+class SeedError(Exception):
+    """A failure whose message is safe to show: credentials are already redacted."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class Credentials:
+    username: str | None = None
+    password: str | None = None
+    ssh_private_key_file: str | None = None
+    ssh_known_hosts_file: str | None = None
+    ssh_accept_new_host_keys: bool = False
+
+    def secrets(self) -> list[str]:
+        return [s for s in (self.password,) if s]
+
+
+@dataclass
+class Result:
+    changed: bool = False
+    commit: str | None = None
+    previous_commit: str | None = None
+    changed_files: list = field(default_factory=list)
+    diff_summary: dict = field(default_factory=dict)
+    diff: str = ""
+    pushed: bool = False
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "changed": self.changed,
+            "commit": self.commit,
+            "previous_commit": self.previous_commit,
+            "changed_files": self.changed_files,
+            "diff_summary": self.diff_summary,
+            "pushed": self.pushed,
+            "commit_message": self.message if self.changed else "",
+        }
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Strip URL userinfo and every known secret from text meant for humans."""
+    text = re.sub(r"(://)[^/@\s]+@", r"\1***@", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
+
+
+def classify(stderr: str) -> str:
+    lowered = stderr.lower()
+    if any(
+        marker in lowered
+        for marker in (
+            "authentication failed",
+            "could not read username",
+            "could not read password",
+            "permission denied (publickey",
+            "access denied",
+            "the requested url returned error: 401",
+            "the requested url returned error: 403",
+            "terminal prompts disabled",
+            "invalid username or password",
+        )
+    ):
+        return "auth"
+    if "non-fast-forward" in lowered or "fetch first" in lowered:
+        return "non-fast-forward"
+    if "remote rejected" in lowered or "hook declined" in lowered:
+        return "rejected"
+    return "unreachable"
+
+
+EXPLANATIONS = {
+    "auth": "authentication to the Git remote failed: check the username and token (or SSH key)",
+    "non-fast-forward": (
+        "the remote branch has commits this run did not start from (non-fast-forward); "
+        "refusing to force-push: run again to seed on top of them"
+    ),
+    "rejected": "the Git remote rejected the push",
+    "unreachable": "the Git remote is unreachable or is not a Git repository",
+}
+
+
+class Git:
+    """Runs git with credentials supplied through the environment, never argv."""
+
+    def __init__(self, credentials: Credentials, workdir: Path) -> None:
+        self.credentials = credentials
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(workdir),
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "LC_ALL": "C",
+        }
+        if credentials.username or credentials.password:
+            askpass = workdir / "askpass.sh"
+            askpass.write_text(ASKPASS)
+            askpass.chmod(stat.S_IRWXU)
+            self.env.update(
+                GIT_ASKPASS=str(askpass),
+                TITANIUM_GIT_USERNAME=credentials.username or "git",
+                TITANIUM_GIT_PASSWORD=credentials.password or "",
+            )
+        if credentials.ssh_private_key_file:
+            checking = "accept-new" if credentials.ssh_accept_new_host_keys else "yes"
+            command = [
+                "ssh",
+                "-i",
+                credentials.ssh_private_key_file,
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                f"StrictHostKeyChecking={checking}",
+            ]
+            if credentials.ssh_known_hosts_file:
+                command += ["-o", f"UserKnownHostsFile={credentials.ssh_known_hosts_file}"]
+            self.env["GIT_SSH_COMMAND"] = " ".join(command)
+
+    def __call__(self, *args: str, cwd: Path | None = None, check: bool = True) -> str:
+        command = [
+            "git",
+            "-c",
+            "credential.helper=",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "http.lowSpeedLimit=1",
+            "-c",
+            "http.lowSpeedTime=30",
+            *args,
+        ]
+        try:
+            done = subprocess.run(
+                command,
+                cwd=cwd,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SeedError(
+                "unreachable", f"git {args[0]} timed out after {GIT_TIMEOUT} s"
+            ) from exc
+        if check and done.returncode:
+            raise self.error(args[0], done.stderr)
+        return done.stdout
+
+    def error(self, verb: str, stderr: str) -> SeedError:
+        kind = classify(stderr)
+        detail = redact(stderr.strip(), self.credentials.secrets())
+        return SeedError(kind, f"{EXPLANATIONS[kind]} (git {verb}: {detail})")
+
+
+def is_working_tree(repo: str) -> bool:
+    path = Path(repo)
+    return "://" not in repo and (path / ".git").exists()
+
+
+def _files_under(root: Path, relative: str) -> set[str]:
+    base = root / relative
+    if base.is_file():
+        return {relative}
+    if not base.is_dir():
+        return set()
+    return {p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file()}
+
+
+def _check_paths(paths: list[str]) -> list[str]:
+    clean = []
+    for path in paths:
+        normal = os.path.normpath(path)
+        if normal.startswith(("..", "/")) or normal in (".", "") or normal.startswith(".git"):
+            raise SeedError(
+                "input", f"managed path {path!r} must be a folder inside the repository"
+            )
+        clean.append(normal)
+    return clean
+
+
+def sync_tree(src: Path, checkout: Path, paths: list[str], preserve: list[str]) -> None:
+    """Make `paths` in the checkout equal to `src`, except existing `preserve` files."""
+    paths = _check_paths(paths)
+    preserve_set = set(_check_paths(preserve)) if preserve else set()
+    wanted = {p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()}
+    outside = sorted(f for f in wanted if not any(f == p or f.startswith(p + "/") for p in paths))
+    if outside:
+        raise SeedError(
+            "input", f"src holds files outside the managed paths: {', '.join(outside[:5])}"
+        )
+    present = set().union(*(_files_under(checkout, p) for p in paths))
+    for stale in sorted(present - wanted - preserve_set):
+        (checkout / stale).unlink()
+    for relative in sorted(wanted):
+        target = checkout / relative
+        if relative in preserve_set and target.exists():
+            continue  # Git owns it once seeded (image tags after promotions)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        content = (src / relative).read_bytes()
+        if not target.exists() or target.read_bytes() != content:
+            target.write_bytes(content)
+
+
+def set_image_tags(checkout: Path, relative: str, tags: dict) -> None:
+    """Rewrite `newTag` of the named images in a kustomization or component."""
+    import yaml
+
+    path = checkout / relative
+    if not path.is_file():
+        raise SeedError("input", f"{relative} does not exist on the branch")
+    text = path.read_text()
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    document = yaml.safe_load(text)
+    entries = {entry["name"]: entry for entry in document.get("images", [])}
+    for image, tag in sorted(tags.items()):
+        if image not in entries:
+            known = ", ".join(sorted(entries)) or "none"
+            raise SeedError("input", f"{relative} pins no image {image!r} (it pins: {known})")
+        entries[image]["newTag"] = str(tag)
+    body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    new = header + body
+    if new != text:
+        path.write_text(new)
+
+
+def commit_staged(git: Git, checkout: Path, message: str, author: tuple[str, str]) -> None:
+    git(
+        "-c",
+        f"user.name={author[0]}",
+        "-c",
+        f"user.email={author[1]}",
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        message,
+        cwd=checkout,
+    )
+
+
+def seed(
+    repo: str,
+    *,
+    branch: str = "main",
+    src: str | None = None,
+    paths: list[str] | None = None,
+    preserve: list[str] | None = None,
+    image_tags: dict | None = None,
+    image_tags_file: str | None = None,
+    revert_matching: str | None = None,
+    revert_path: str | None = None,
+    message: str = "Seed the GitOps repository",
+    author: tuple[str, str] = ("Titanium GitOps", "gitops@titanium.invalid"),
+    credentials: Credentials | None = None,
+    check_mode: bool = False,
+    want_diff: bool = False,
+) -> Result:
+    credentials = credentials or Credentials()
+    operations = [src is not None, image_tags is not None, revert_matching is not None]
+    if sum(operations) != 1:
+        raise SeedError("input", "give exactly one of src, image_tags or revert_matching")
+    if src is not None and not paths:
+        raise SeedError("input", "src needs the list of paths it manages")
+    if src is not None and not Path(src).is_dir():
+        raise SeedError("input", f"src {src} is not a folder")
+    if image_tags is not None and not image_tags_file:
+        raise SeedError("input", "image_tags needs image_tags_file")
+    with tempfile.TemporaryDirectory(prefix="titanium-seed-") as tmp:
+        tmp_path = Path(tmp)
+        git = Git(credentials, tmp_path)
+        # A working tree is never edited directly: the change is made in a clone
+        # and fast-forwarded into it, so check mode and failures leave it alone.
+        in_place = is_working_tree(repo)
+        if in_place:
+            current = git("rev-parse", "--abbrev-ref", "HEAD", cwd=Path(repo)).strip()
+            if current != branch:
+                raise SeedError("input", f"{repo} has {current} checked out, not {branch}")
+        checkout = tmp_path / "checkout"
+        heads = git("ls-remote", "--heads", repo, f"refs/heads/{branch}")
+        if heads.strip():
+            git("clone", "--quiet", "--branch", branch, "--single-branch", repo, str(checkout))
+        else:
+            git("init", "--quiet", "--initial-branch", branch, str(checkout))
+            git("remote", "add", "origin", repo, cwd=checkout)
+        previous = git(
+            "rev-parse", "--verify", "--quiet", "HEAD", cwd=checkout, check=False
+        ).strip()
+        result = Result(previous_commit=previous or None, commit=previous or None, message=message)
+
+        if src is not None:
+            sync_tree(Path(src), checkout, paths, preserve or [])
+            scope = _check_paths(paths)
+        elif image_tags is not None:
+            set_image_tags(checkout, image_tags_file, image_tags)
+            scope = [image_tags_file]
+        else:
+            scope, result.message = _revert(git, checkout, revert_matching, revert_path, previous)
+            if scope is None:
+                return result
+        git("add", "--all", "--", *scope, cwd=checkout)
+        status = git("diff", "--cached", "--name-status", "--", *scope, cwd=checkout)
+        result.changed_files = [
+            {"status": line.split("\t", 1)[0], "path": line.split("\t", 1)[1]}
+            for line in status.splitlines()
+            if line
+        ]
+        if not result.changed_files:
+            if revert_matching is not None:
+                git("reset", "--quiet", "--hard", "HEAD", cwd=checkout)
+            return result
+        numstat = git("diff", "--cached", "--numstat", "--", *scope, cwd=checkout)
+        insertions = deletions = 0
+        for line in numstat.splitlines():
+            added, removed, _ = line.split("\t", 2)
+            insertions += int(added) if added.isdigit() else 0
+            deletions += int(removed) if removed.isdigit() else 0
+        result.diff_summary = {
+            "files": len(result.changed_files),
+            "insertions": insertions,
+            "deletions": deletions,
+        }
+        if want_diff:
+            result.diff = git("diff", "--cached", "--", *scope, cwd=checkout)[:DIFF_LIMIT]
+        result.changed = True
+        if check_mode:
+            return result
+        commit_staged(git, checkout, result.message, author)
+        result.commit = git("rev-parse", "HEAD", cwd=checkout).strip()
+        if in_place:
+            git("fetch", "--quiet", str(checkout), branch, cwd=Path(repo))
+            git("merge", "--quiet", "--ff-only", "FETCH_HEAD", cwd=Path(repo))
+        else:
+            # Never --force: a moved branch is an error the operator must see.
+            git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=checkout)
+            result.pushed = True
+        return result
+
+
+def _revert(git: Git, checkout: Path, pattern: str, path: str | None, head: str):
+    """Revert the newest commit whose message matches; (None, msg) if already reverted."""
+    if not head:
+        raise SeedError("input", "the branch has no commit to roll back")
+    limit = ["--", path] if path else []
+    target = git(
+        "log", "-1", "--format=%H", "-E", f"--grep={pattern}", *limit, cwd=checkout
+    ).strip()
+    if not target:
+        raise SeedError("input", f"no commit matching {pattern!r} to roll back")
+    subject = git("log", "-1", "--format=%s", target, cwd=checkout).strip()
+    message = f"rollback: {subject}\n\nReverts: {target}"
+    if git("log", "--format=%H", "-F", f"--grep=Reverts: {target}", cwd=checkout).strip():
+        return None, message
+    done = subprocess.run(
+        ["git", "revert", "--no-commit", target],
+        cwd=checkout,
+        env=git.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        subprocess.run(["git", "revert", "--abort"], cwd=checkout, env=git.env, check=False)
+        raise SeedError(
+            "conflict",
+            f"reverting {target[:12]} conflicts with later commits: {done.stderr.strip()}",
+        )
+    changed = git("diff", "--cached", "--name-only", cwd=checkout).split()
+    return changed or ["."], message

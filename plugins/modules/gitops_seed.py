@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# Copyright: Titanium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gitops_seed
+short_description: Commit and push a rendered GitOps tree, only when it differs
+description:
+  - Clones O(repo) (a local path, C(file://), SSH or HTTPS URL), makes the O(paths) it manages
+    equal to O(src), and commits and pushes only when the content differs. A second run with
+    the same tree reports C(changed=false) and makes no commit.
+  - Touches nothing outside O(paths). Never force-pushes. A branch that moved on the remote
+    fails with a non-fast-forward error; the operator runs again.
+  - Two further operations serve the runbooks. O(image_tags) rewrites image tags in one
+    kustomization (promotion). O(revert_matching) reverts the newest commit whose message
+    matches (rollback), once.
+  - Credentials reach git through the environment (C(GIT_ASKPASS)), never its command line,
+    and every message is scrubbed of them.
+  - A local working tree (a folder with C(.git)) is changed by fast-forward from a clone, so
+    check mode and failures leave it untouched.
+version_added: "0.1.0"
+author:
+  - Titanium contributors
+options:
+  repo:
+    description:
+      - Repository to seed, as a local path or a C(file://), C(ssh://), C(git@) or
+        C(https://) URL.
+    type: str
+    required: true
+  branch:
+    description: Branch to commit to. Created if the repository does not have it yet.
+    type: str
+    default: main
+  src:
+    description: Rendered tree to write. Its files must all lie under O(paths).
+    type: path
+  paths:
+    description: Repository folders this module owns; files there that O(src) lacks are deleted.
+    type: list
+    elements: str
+    default: []
+  preserve:
+    description:
+      - Files under O(paths) that are written only when missing, never overwritten
+        (the image tags the promote runbook owns once seeded).
+    type: list
+    elements: str
+    default: []
+  image_tags:
+    description: Image name to new tag, written as C(newTag) in O(image_tags_file).
+    type: dict
+  image_tags_file:
+    description: Kustomization or component holding the C(images) list O(image_tags) changes.
+    type: str
+  revert_matching:
+    description:
+      - Extended regular expression; the newest commit whose message matches is
+        reverted, once.
+    type: str
+  revert_path:
+    description: Only consider commits that touched this path when looking for O(revert_matching).
+    type: str
+  message:
+    description: Commit message. Reverts default to C(rollback:) followed by the reverted subject.
+    type: str
+    default: Seed the GitOps repository
+  author_name:
+    description: Commit author name.
+    type: str
+    default: Titanium GitOps
+  author_email:
+    description: Commit author e-mail.
+    type: str
+    default: gitops@titanium.invalid
+  username:
+    description: HTTPS username.
+    type: str
+  password:
+    description: HTTPS password or token. Never logged, never in a message.
+    type: str
+  ssh_private_key_file:
+    description: Private key for SSH remotes.
+    type: path
+  ssh_known_hosts_file:
+    description: Known-hosts file for SSH remotes.
+    type: path
+  ssh_accept_new_host_keys:
+    description:
+      - Trust an SSH host key seen for the first time (C(StrictHostKeyChecking=accept-new)).
+    type: bool
+    default: false
+notes:
+  - Supports C(check_mode) (computes the commit without making it) and C(diff_mode)
+    (returns the unified diff).
+  - Needs C(git) on the host that runs it.
+"""
+
+EXAMPLES = r"""
+- name: Seed the rendered staging tree
+  gitops_seed:
+    repo: https://git.example.com/titanium/gitops.git
+    username: titanium
+    password: "{{ vault_gitops_token }}"
+    src: /tmp/render/staging
+    paths: [argocd/staging, services/base, services/overlays/staging, platform/staging]
+    preserve: [services/overlays/staging/images/kustomization.yaml]
+    message: Seed staging from Titanium
+
+- name: Promote blog-service to 1.4.0 in staging
+  gitops_seed:
+    repo: /srv/git/titanium-gitops.git
+    image_tags:
+      ghcr.io/titanium-platform/titanium-blog-service: 1.4.0
+    image_tags_file: services/overlays/staging/images/kustomization.yaml
+    message: promote blog-service to 1.4.0 in staging
+
+- name: Roll back the last promotion in staging
+  gitops_seed:
+    repo: file:///srv/git/titanium-gitops.git
+    revert_matching: "^promote .* in staging$"
+    revert_path: services/overlays/staging
+"""
+
+RETURN = r"""
+commit:
+  description: Commit the branch points at after the run (the new commit, or the unchanged head).
+  returned: always
+  type: str
+  sample: 3f1c2a9d0b7e4c6f8a1d2e3b4c5d6e7f8a9b0c1d
+previous_commit:
+  description: Commit the branch pointed at before the run; null for a new branch.
+  returned: always
+  type: str
+changed_files:
+  description: Files the commit adds (A), modifies (M) or deletes (D).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"status": "M", "path": "services/overlays/staging/images/kustomization.yaml"}]
+diff_summary:
+  description: Counts of files, inserted and deleted lines; empty when nothing changed.
+  returned: always
+  type: dict
+  sample: {"files": 1, "insertions": 1, "deletions": 1}
+pushed:
+  description: Whether a commit was pushed to a remote.
+  returned: always
+  type: bool
+commit_message:
+  description: Message of the commit made (or that check mode would make).
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.titanium_git_seed import Credentials, SeedError, seed
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "repo": {"type": "str", "required": True},
+            "branch": {"type": "str", "default": "main"},
+            "src": {"type": "path"},
+            "paths": {"type": "list", "elements": "str", "default": []},
+            "preserve": {"type": "list", "elements": "str", "default": []},
+            "image_tags": {"type": "dict"},
+            "image_tags_file": {"type": "str"},
+            "revert_matching": {"type": "str"},
+            "revert_path": {"type": "str"},
+            "message": {"type": "str", "default": "Seed the GitOps repository"},
+            "author_name": {"type": "str", "default": "Titanium GitOps"},
+            "author_email": {"type": "str", "default": "gitops@titanium.invalid"},
+            "username": {"type": "str"},
+            "password": {"type": "str", "no_log": True},
+            "ssh_private_key_file": {"type": "path"},
+            "ssh_known_hosts_file": {"type": "path"},
+            "ssh_accept_new_host_keys": {"type": "bool", "default": False},
+        },
+        mutually_exclusive=[("src", "image_tags", "revert_matching")],
+        required_one_of=[("src", "image_tags", "revert_matching")],
+        required_by={"src": ("paths",), "image_tags": ("image_tags_file",)},
+        supports_check_mode=True,
+    )
+    params = module.params
+    credentials = Credentials(
+        username=params["username"],
+        password=params["password"],
+        ssh_private_key_file=params["ssh_private_key_file"],
+        ssh_known_hosts_file=params["ssh_known_hosts_file"],
+        ssh_accept_new_host_keys=params["ssh_accept_new_host_keys"],
+    )
+    try:
+        result = seed(
+            params["repo"],
+            branch=params["branch"],
+            src=params["src"],
+            paths=params["paths"],
+            preserve=params["preserve"],
+            image_tags=params["image_tags"],
+            image_tags_file=params["image_tags_file"],
+            revert_matching=params["revert_matching"],
+            revert_path=params["revert_path"],
+            message=params["message"],
+            author=(params["author_name"], params["author_email"]),
+            credentials=credentials,
+            check_mode=module.check_mode,
+            want_diff=module._diff,
+        )
+    except SeedError as exc:
+        module.fail_json(msg=str(exc), error_kind=exc.kind)
+    output = result.as_dict()
+    if module._diff and result.changed:
+        output["diff"] = {"prepared": result.diff}
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""gitops_seed against real git: bare repositories, file:// and a smart-HTTP
+remote with basic auth. No git behaviour is simulated."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from plugins.module_utils import titanium_git_seed as git_seed
+from plugins.module_utils import titanium_gitops_render as gitops
+from plugins.module_utils.titanium_git_seed import Credentials, SeedError, seed
+from tests.support.git_http import GitHTTPServer
+
+ENV = "staging"
+PATHS = gitops.managed_paths(ENV)
+IMAGES = f"services/overlays/{ENV}/images/kustomization.yaml"
+BLOG_IMAGE = "ghcr.io/titanium-platform/titanium-blog-service"
+
+
+def git(*args, cwd=None) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout
+
+
+def commits(bare: Path, branch: str = "main") -> list[str]:
+    return git("--git-dir", str(bare), "log", "--format=%s", branch).splitlines()
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("render") / ENV
+    gitops.write_tree(gitops.render(ENV), out)
+    return out
+
+
+@pytest.fixture
+def bare(tmp_path) -> Path:
+    path = tmp_path / "remote.git"
+    git("init", "--quiet", "--bare", "--initial-branch", "main", str(path))
+    return path
+
+
+def seed_tree(repo, rendered, **kwargs):
+    return seed(str(repo), src=str(rendered), paths=PATHS, preserve=[IMAGES], **kwargs)
+
+
+def test_first_run_commits_and_pushes_second_run_changes_nothing(bare, rendered):
+    first = seed_tree(bare, rendered, message="seed staging")
+    assert first.changed and first.pushed
+    assert first.previous_commit is None
+    assert first.diff_summary["files"] == len(list(rendered.rglob("*.yaml")))
+    assert {f["status"] for f in first.changed_files} == {"A"}
+    assert commits(bare) == ["seed staging"]
+    assert git("--git-dir", str(bare), "rev-parse", "main").strip() == first.commit
+
+    second = seed_tree(bare, rendered, message="seed staging")
+    assert not second.changed and not second.pushed
+    assert second.commit == first.commit
+    assert commits(bare) == ["seed staging"]
+
+
+def test_check_mode_reports_the_change_and_commits_nothing(bare, rendered):
+    result = seed_tree(bare, rendered, check_mode=True, want_diff=True)
+    assert result.changed and not result.pushed
+    assert "+kind: AppProject" in result.diff
+    assert git("--git-dir", str(bare), "branch", "--list").strip() == ""
+
+
+def test_only_managed_paths_change_and_stale_files_go(bare, rendered, tmp_path):
+    seed_tree(bare, rendered)
+    work = tmp_path / "work"
+    git("clone", "--quiet", str(bare), str(work))
+    (work / "README.md").write_text("kept\n")
+    (work / "argocd/production").mkdir(parents=True)
+    (work / "argocd/production/app.yaml").write_text("other environment\n")
+    (work / f"platform/{ENV}/stale.yaml").write_text("left over\n")
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", "hand edits", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+
+    result = seed_tree(bare, rendered)
+    assert result.changed_files == [{"status": "D", "path": f"platform/{ENV}/stale.yaml"}]
+    assert result.diff_summary == {"files": 1, "insertions": 0, "deletions": 1}
+    git("pull", "--quiet", cwd=work)
+    assert (work / "README.md").read_text() == "kept\n"
+    assert (work / "argocd/production/app.yaml").exists()
+    assert not (work / f"platform/{ENV}/stale.yaml").exists()
+
+
+def test_promotion_survives_reseeding_and_rollback_reverts_it_once(bare, rendered, tmp_path):
+    seed_tree(bare, rendered)
+    promoted = seed(
+        str(bare),
+        image_tags={BLOG_IMAGE: "1.4.0"},
+        image_tags_file=IMAGES,
+        message=f"promote blog-service to 1.4.0 in {ENV}",
+    )
+    assert promoted.changed_files == [{"status": "M", "path": IMAGES}]
+    again = seed(
+        str(bare),
+        image_tags={BLOG_IMAGE: "1.4.0"},
+        image_tags_file=IMAGES,
+        message=f"promote blog-service to 1.4.0 in {ENV}",
+    )
+    assert not again.changed
+
+    assert not seed_tree(bare, rendered).changed  # the seeded tags never undo a promotion
+    shown = git("--git-dir", str(bare), "show", f"main:{IMAGES}")
+    assert "newTag: 1.4.0" in shown
+
+    rollback = dict(revert_matching=f"^promote .* in {ENV}$", revert_path=IMAGES)
+    first = seed(str(bare), **rollback)
+    assert first.changed
+    assert commits(bare)[0] == f"rollback: promote blog-service to 1.4.0 in {ENV}"
+    assert "newTag: 1.4.0" not in git("--git-dir", str(bare), "show", f"main:{IMAGES}")
+    assert not seed(str(bare), **rollback).changed
+
+
+def test_unknown_image_and_bad_paths_are_refused(bare, rendered):
+    seed_tree(bare, rendered)
+    with pytest.raises(SeedError, match=r"pins no image 'ghcr\.io/nope'"):
+        seed(str(bare), image_tags={"ghcr.io/nope": "1.0.0"}, image_tags_file=IMAGES)
+    with pytest.raises(SeedError, match="must be a folder inside"):
+        seed(str(bare), src=str(rendered), paths=["../escape"])
+    with pytest.raises(SeedError, match="outside the managed paths"):
+        seed(str(bare), src=str(rendered), paths=["argocd"])
+
+
+def test_a_moved_branch_fails_non_fast_forward_and_is_never_forced(
+    bare, rendered, tmp_path, monkeypatch
+):
+    seed_tree(bare, rendered)
+    other = tmp_path / "other"
+    git("clone", "--quiet", str(bare), str(other))
+    real_commit = git_seed.commit_staged
+
+    def someone_else_pushes_first(*args, **kwargs):
+        (other / "NOTES.md").write_text("concurrent\n")
+        git("add", "NOTES.md", cwd=other)
+        git("commit", "--quiet", "-m", "concurrent change", cwd=other)
+        git("push", "--quiet", "origin", "main", cwd=other)
+        real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(git_seed, "commit_staged", someone_else_pushes_first)
+    (rendered / f"platform/{ENV}/extra.yaml").write_text("kind: ConfigMap\n")
+    try:
+        with pytest.raises(SeedError) as failure:
+            seed_tree(bare, rendered)
+    finally:
+        (rendered / f"platform/{ENV}/extra.yaml").unlink()
+    assert failure.value.kind == "non-fast-forward"
+    assert "refusing to force-push" in str(failure.value)
+    assert commits(bare)[0] == "concurrent change"
+
+
+def test_a_rejecting_hook_is_reported(bare, rendered):
+    hook = bare / "hooks/pre-receive"
+    hook.write_text("#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(SeedError) as failure:
+        seed_tree(f"file://{bare}", rendered)
+    assert failure.value.kind == "rejected"
+    assert "pushes are frozen" in str(failure.value)
+
+
+def test_unreachable_remotes_fail_clearly(rendered, tmp_path):
+    with pytest.raises(SeedError) as missing:
+        seed_tree(f"file://{tmp_path}/nowhere.git", rendered)
+    assert missing.value.kind == "unreachable"
+    with pytest.raises(SeedError) as refused:
+        seed_tree("http://127.0.0.1:9/titanium.git", rendered)
+    assert refused.value.kind == "unreachable"
+
+
+def test_https_style_basic_auth_pushes_and_a_wrong_token_never_leaks(tmp_path, rendered):
+    root = tmp_path / "srv"
+    git("init", "--quiet", "--bare", "--initial-branch", "main", str(root / "gitops.git"))
+    token = secrets.token_hex(16)
+    with GitHTTPServer(root, "titanium", token) as server:
+        url = f"{server.url}/gitops.git"
+        good = Credentials(username="titanium", password=token)
+        assert seed_tree(url, rendered, credentials=good).pushed
+        assert not seed_tree(url, rendered, credentials=good).changed
+
+        wrong = secrets.token_hex(16)
+        with pytest.raises(SeedError) as failure:
+            seed_tree(url, rendered, credentials=Credentials(username="titanium", password=wrong))
+        assert failure.value.kind == "auth"
+        assert wrong not in str(failure.value)
+        with pytest.raises(SeedError) as anonymous:
+            seed_tree(url, rendered)
+        assert anonymous.value.kind == "auth"
+
+        # A token written into the URL by mistake is scrubbed from messages too.
+        leaky = f"{server.url.replace('://', f'://titanium:{wrong}@')}/gitops.git"
+        with pytest.raises(SeedError) as scrubbed:
+            seed_tree(leaky, rendered)
+        assert wrong not in str(scrubbed.value)
+    assert commits(root / "gitops.git") == ["Seed the GitOps repository"]
+
+
+def test_a_local_working_tree_is_fast_forwarded_and_left_alone_in_check_mode(tmp_path, rendered):
+    work = tmp_path / "checkout"
+    git("init", "--quiet", "--initial-branch", "main", str(work))
+    (work / "README.md").write_text("hello\n")
+    git("add", "README.md", cwd=work)
+    git("commit", "--quiet", "-m", "start", cwd=work)
+    assert seed_tree(work, rendered, check_mode=True).changed
+    assert sorted(p.name for p in work.iterdir()) == [".git", "README.md"]
+    result = seed_tree(work, rendered)
+    assert result.changed and not result.pushed
+    assert (work / f"argocd/{ENV}/root.yaml").is_file()
+    assert git("status", "--porcelain", cwd=work) == ""
+    assert not seed_tree(work, rendered).changed
