@@ -1,0 +1,499 @@
+"""The platform roles' templates - Helm values and Kubernetes objects - rendered with
+Ansible's own templating from each role's defaults alone and from each inventory, then
+checked: Kubernetes objects against the Kubernetes schema (kubernetes-validate, strict),
+Helm values against what the roles promise (NodePorts, selectors, token auth, retention,
+secrets only by reference), and every variable a template reads documented."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import jinja2.meta
+import kubernetes_validate
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import filter_loader, init_plugin_loader, lookup_loader
+from ansible.template import Templar, trust_as_template
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ROLES = ["istio", "monitoring", "logging", "argocd", "gitserver", "verify"]
+INVENTORIES = sorted(p.name for p in (REPO_ROOT / "inventories").iterdir() if p.is_dir())
+SOURCES = ["defaults", *INVENTORIES]
+KUBERNETES_VERSION = "1.36.0"
+OBJECT_TEMPLATES = {
+    "istio": ["namespaces.yaml.j2"],
+    "monitoring": ["namespace.yaml.j2", "secrets.yaml.j2"],
+    "logging": ["loki-datasource.yaml.j2"],
+    "argocd": ["argocd-cm.yaml.j2", "secrets.yaml.j2"],
+    "gitserver": ["gitserver.yaml.j2"],
+    "verify": [],
+}
+# Facts a role sets before it renders (or that an earlier role publishes).
+RUNTIME_FACTS = {"argocd_admin_hash", "argocd_admin_mtime", "gitserver_clone_url"}
+
+init_plugin_loader()
+filter_loader.add_directory(str(REPO_ROOT / "plugins/filter"))
+LOADER = DataLoader()
+
+# Fresh for every test run: the checks look for these strings where they must not be.
+FAKE_SECRETS = {
+    "vault_grafana_admin_password": "grafana-" + secrets.token_hex(8),
+    "vault_argocd_admin_password": "argocd-" + secrets.token_hex(8),
+    "vault_gitea_admin_password": "gitea-" + secrets.token_hex(8),
+    "vault_gitops_repo_token": "token-" + secrets.token_hex(8),
+    "vault_k3s_token": secrets.token_hex(16),
+}
+
+
+def inventory_hosts(name: str) -> tuple[dict, dict]:
+    """groups and hostvars from hosts.yml, without the vars plugins (no vault needed)."""
+    data = yaml.safe_load((REPO_ROOT / "inventories" / name / "hosts.yml").read_text())
+    groups: dict[str, list[str]] = {}
+    hostvars: dict[str, dict] = {}
+
+    def walk(group: str, node: dict | None) -> list[str]:
+        node = node or {}
+        members = []
+        for host, hvars in (node.get("hosts") or {}).items():
+            hostvars.setdefault(host, {}).update(hvars or {})
+            members.append(host)
+        for child, child_node in (node.get("children") or {}).items():
+            members += walk(child, child_node)
+        groups[group] = sorted(set(groups.get(group, []) + members))
+        return members
+
+    walk("all", data["all"])
+    return groups, hostvars
+
+
+def inventory_vars(name: str) -> dict:
+    merged: dict = {}
+    for path in sorted((REPO_ROOT / "inventories" / name / "group_vars" / "all").glob("*.yml")):
+        if path.name == "vault.yml":
+            continue  # encrypted or placeholders: the test brings its own values
+        merged.update(LOADER.load_from_file(str(path), trusted_as_template=True) or {})
+    return merged
+
+
+def variables(role: str, source: str, extra: dict | None = None) -> dict:
+    role_dir = REPO_ROOT / "roles" / role
+    defaults = role_dir / "defaults/main.yml"
+    found = dict(LOADER.load_from_file(str(defaults), trusted_as_template=True) or {})
+    groups, hostvars = {"all": ["localhost"]}, {"localhost": {}}
+    if source != "defaults":
+        found.update(inventory_vars(source))
+        groups, hostvars = inventory_hosts(source)
+    else:
+        found.update(
+            grafana_admin_password=FAKE_SECRETS["vault_grafana_admin_password"],
+            argocd_admin_password=FAKE_SECRETS["vault_argocd_admin_password"],
+            gitea_admin_password=FAKE_SECRETS["vault_gitea_admin_password"],
+        )
+    found.update(FAKE_SECRETS)
+    found.update(role_path=str(role_dir), groups=groups, hostvars=hostvars)
+    found.update(extra or {})
+    return found
+
+
+def templar_for(role: str, source: str, extra: dict | None = None) -> Templar:
+    return Templar(loader=LOADER, variables=variables(role, source, extra))
+
+
+def resolve(templar: Templar, name: str):
+    return templar.template(trust_as_template("{{ " + name + " }}"))
+
+
+def render(role: str, template: str, source: str, extra: dict | None = None) -> list[dict]:
+    templar = templar_for(role, source, extra)
+    if role == "argocd":
+        # What tasks/config.yml decides before it renders the Secret (first run), and
+        # what the gitserver role, run before, publishes where Gitea is in the cluster.
+        password = resolve(templar, "argocd_admin_password")
+        gitea = resolve(templar, "gitserver_enabled | default(true)") and source not in (
+            "staging",
+            "production",
+        )
+        templar = templar_for(
+            role,
+            source,
+            {
+                **(GITEA_FACTS if gitea else {}),
+                "argocd_admin_hash": resolve(
+                    templar, f"'{password}' | stable_bcrypt('argocd/argocd-secret')"
+                ),
+                "argocd_admin_mtime": "2026-01-01T00:00:00Z",
+                **(extra or {}),
+            },
+        )
+    text = (REPO_ROOT / "roles" / role / "templates" / template).read_text()
+    rendered = templar.template(trust_as_template(text))
+    return [doc for doc in yaml.safe_load_all(rendered) if doc is not None]
+
+
+def values(role: str, template: str, source: str, extra: dict | None = None) -> dict:
+    (document,) = render(role, template, source, extra)
+    return document
+
+
+def environment_of(source: str) -> str:
+    return "local" if source == "defaults" else source
+
+
+def values_templates(role: str) -> list[str]:
+    return sorted(
+        p.name for p in (REPO_ROOT / "roles" / role / "templates").glob("*-values.yaml.j2")
+    )
+
+
+GITEA_FACTS = {
+    "gitserver_clone_url": "http://gitserver.titanium-git.svc.cluster.local/titanium/titanium-gitops.git",
+    "gitserver_credentials": {"username": "titanium", "password": "gitea-in-cluster"},
+}
+
+
+# --- Kubernetes objects -------------------------------------------------------------
+
+
+OBJECT_CASES = [
+    (role, template, source)
+    for role, templates in OBJECT_TEMPLATES.items()
+    for template in templates
+    for source in SOURCES
+]
+
+
+@pytest.mark.parametrize(("role", "template", "source"), OBJECT_CASES)
+def test_kubernetes_objects_are_valid_against_the_schema(role, template, source):
+    objects = render(role, template, source)
+    assert objects, f"{role}/{template} rendered nothing"
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        assert obj["metadata"]["name"]
+
+
+@pytest.mark.parametrize(("role", "source"), [(r, s) for r in ROLES for s in SOURCES])
+def test_every_values_template_renders_to_a_mapping(role, source):
+    for template in values_templates(role):
+        assert isinstance(values(role, template, source), dict), template
+
+
+# --- Secrets only by reference ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "source"), [(r, s) for r in ROLES for s in SOURCES])
+def test_no_secret_value_appears_in_any_helm_values(role, source):
+    for template in values_templates(role):
+        text = yaml.safe_dump(values(role, template, source))
+        for name, secret in FAKE_SECRETS.items():
+            assert secret not in text, f"{role}/{template} carries {name} in plain text"
+
+
+def secret_data(objects: list[dict], name: str) -> dict[str, str]:
+    (secret,) = [o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == name]
+    return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_grafana_reads_its_admin_from_the_vaulted_secret(source):
+    chart = values("monitoring", "kube-prometheus-stack-values.yaml.j2", source)
+    assert chart["grafana"]["admin"] == {
+        "existingSecret": "grafana-admin",
+        "userKey": "admin-user",
+        "passwordKey": "admin-password",
+    }
+    assert "adminPassword" not in chart["grafana"]
+    data = secret_data(render("monitoring", "secrets.yaml.j2", source), "grafana-admin")
+    assert data["admin-password"] == FAKE_SECRETS["vault_grafana_admin_password"]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_argocd_admin_password_is_stored_as_a_bcrypt_hash_of_the_vaulted_one(source):
+    import bcrypt
+
+    data = secret_data(render("argocd", "secrets.yaml.j2", source), "argocd-secret")
+    stored = data["admin.password"]
+    assert stored.startswith("$2b$10$")
+    assert bcrypt.checkpw(FAKE_SECRETS["vault_argocd_admin_password"].encode(), stored.encode())
+    # Same password, same hash: a second run changes nothing.
+    again = secret_data(render("argocd", "secrets.yaml.j2", source), "argocd-secret")
+    assert again["admin.password"] == stored
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_argocd_repository_secret(source):
+    objects = render("argocd", "secrets.yaml.j2", source)
+    (repo,) = [o for o in objects if o["metadata"]["name"] == "titanium-gitops-repository"]
+    assert repo["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+    data = secret_data(objects, "titanium-gitops-repository")
+    assert data["type"] == "git"
+    if source in ("staging", "production"):
+        templar = templar_for("argocd", source)
+        assert data["url"] == resolve(templar, "gitops_repo_url")
+        assert data["url"].startswith("https://")
+        assert data["password"] == FAKE_SECRETS["vault_gitops_repo_token"]
+        assert data["username"] == "git"
+    else:
+        assert data["url"] == GITEA_FACTS["gitserver_clone_url"]
+
+
+def test_argocd_reads_the_in_cluster_gitea_with_its_admin():
+    facts = {
+        "gitserver_clone_url": "http://gitserver.titanium-git.svc.cluster.local/titanium/x.git",
+        "gitserver_credentials": {"username": "titanium", "password": "gitea-pass"},
+    }
+    objects = render("argocd", "secrets.yaml.j2", "local", facts)
+    data = secret_data(objects, "titanium-gitops-repository")
+    assert data["url"] == facts["gitserver_clone_url"]
+    assert (data["username"], data["password"]) == ("titanium", "gitea-pass")
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_gitea_admin_only_by_secret_reference(source):
+    chart = values("gitserver", "gitea-values.yaml.j2", source)
+    assert chart["gitea"]["admin"]["existingSecret"] == "gitea-admin"
+    assert "password" not in chart["gitea"]["admin"]
+    objects = render("gitserver", "gitserver.yaml.j2", source)
+    assert secret_data(objects, "gitea-admin")["username"] == "titanium"
+    (service,) = [o for o in objects if o["kind"] == "Service"]
+    assert service["metadata"]["name"] == "gitserver"
+    assert service["spec"]["ports"][0]["port"] == 80
+    assert chart["service"]["http"]["nodePort"] == 30030
+
+
+# --- What each chart is promised ----------------------------------------------------
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_istio_gateway_mesh_config_and_kiali(source):
+    gateway = values("istio", "istio-gateway-values.yaml.j2", source)
+    ports = {p["name"]: p for p in gateway["service"]["ports"]}
+    assert gateway["service"]["type"] == "NodePort"
+    assert ports["http2"]["nodePort"] == 31304
+    mesh = values("istio", "istiod-values.yaml.j2", source)["meshConfig"]
+    assert mesh["accessLogEncoding"] == "JSON"
+    assert mesh["accessLogFile"] == "/dev/stdout"
+    assert mesh["enablePrometheusMerge"] is True
+    kiali = values("istio", "kiali-values.yaml.j2", source)
+    assert kiali["auth"]["strategy"] == "token"
+    namespaces = {o["metadata"]["name"]: o for o in render("istio", "namespaces.yaml.j2", source)}
+    blog = namespaces[f"titanium-{environment_of(source)}"]
+    assert blog["metadata"]["labels"]["istio-injection"] == "enabled"
+
+
+def test_kiali_refuses_anonymous_access():
+    specs = yaml.safe_load((REPO_ROOT / "roles/istio/meta/argument_specs.yml").read_text())
+    choices = specs["argument_specs"]["main"]["options"]["istio_kiali_auth_strategy"]["choices"]
+    assert "anonymous" not in choices
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_prometheus_selects_every_monitor_and_rule_and_sizes_per_environment(source):
+    chart = values("monitoring", "kube-prometheus-stack-values.yaml.j2", source)
+    spec = chart["prometheus"]["prometheusSpec"]
+    for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig"):
+        assert spec[f"{kind}SelectorNilUsesHelmValues"] is False, kind
+    expected = {"local": "2d", "staging": "7d", "production": "15d"}[environment_of(source)]
+    assert spec["retention"] == expected
+    if environment_of(source) == "local":
+        assert "storageSpec" not in spec
+    else:
+        claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+        assert re.fullmatch(r"\d+Gi", claim["resources"]["requests"]["storage"])
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_console_nodeports_where_the_environment_wants_them(source):
+    chart = values("monitoring", "kube-prometheus-stack-values.yaml.j2", source)
+    services = {
+        "grafana": chart["grafana"]["service"],
+        "prometheus": chart["prometheus"]["service"],
+        "alertmanager": chart["alertmanager"]["service"],
+    }
+    argocd = values("argocd", "argocd-values.yaml.j2", source)["server"]["service"]
+    if environment_of(source) == "production":
+        assert {s["type"] for s in [*services.values(), argocd]} == {"ClusterIP"}
+    else:
+        assert services["grafana"] == {"type": "NodePort", "nodePort": 30300}
+        assert services["prometheus"] == {"type": "NodePort", "nodePort": 30090}
+        assert services["alertmanager"] == {"type": "NodePort", "nodePort": 30093}
+        assert argocd == {"type": "NodePort", "nodePortHttp": 30080}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_dashboards_and_datasources_come_from_every_namespace(source):
+    sidecar = values("monitoring", "kube-prometheus-stack-values.yaml.j2", source)["grafana"][
+        "sidecar"
+    ]
+    assert sidecar["dashboards"]["searchNamespace"] == "ALL"
+    assert sidecar["dashboards"]["label"] == "grafana_dashboard"
+    assert sidecar["datasources"]["searchNamespace"] == "ALL"
+    (_, datasource) = render("logging", "loki-datasource.yaml.j2", source)
+    assert datasource["metadata"]["labels"][sidecar["datasources"]["label"]] == "1"
+    provisioned = yaml.safe_load(datasource["data"]["loki-datasource.yaml"])
+    assert provisioned["datasources"][0]["type"] == "loki"
+    assert provisioned["datasources"][0]["url"] == "http://loki.monitoring.svc:3100"
+
+
+def test_alertmanager_defaults_to_the_null_receiver():
+    config = values("monitoring", "kube-prometheus-stack-values.yaml.j2", "defaults")
+    config = config["alertmanager"]["config"]
+    assert config["route"]["receiver"] == "null"
+    assert [r["name"] for r in config["receivers"]] == ["null"]
+
+
+def test_alertmanager_receivers_read_their_secrets_from_files():
+    hook, slack, smtp = (secrets.token_hex(8) for _ in range(3))
+    receivers = [
+        {"name": "ops-hook", "type": "webhook", "url": f"https://hooks.example/{hook}"},
+        {
+            "name": "ops-slack",
+            "type": "slack",
+            "api_url": f"https://slack/{slack}",
+            "channel": "#a",
+        },
+        {
+            "name": "ops-mail",
+            "type": "email",
+            "to": "ops@example.com",
+            "smarthost": "smtp.example.com:587",
+            "auth_username": "am",
+            "auth_password": smtp,
+        },
+    ]
+    extra = {"monitoring_alertmanager_receivers": receivers}
+    chart = values("monitoring", "kube-prometheus-stack-values.yaml.j2", "defaults", extra)
+    text = yaml.safe_dump(chart)
+    assert hook not in text and slack not in text and smtp not in text
+    config = chart["alertmanager"]["config"]
+    assert config["route"]["receiver"] == "ops-hook"
+    by_name = {r["name"]: r for r in config["receivers"]}
+    base = "/etc/alertmanager/secrets/alertmanager-receivers"
+    assert by_name["ops-hook"]["webhook_configs"][0]["url_file"] == f"{base}/ops-hook-url"
+    assert by_name["ops-slack"]["slack_configs"][0]["api_url_file"] == f"{base}/ops-slack-api-url"
+    mail = by_name["ops-mail"]["email_configs"][0]
+    assert mail["auth_password_file"] == f"{base}/ops-mail-auth-password"
+    assert chart["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
+    objects = render("monitoring", "secrets.yaml.j2", "defaults", extra)
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    data = secret_data(objects, "alertmanager-receivers")
+    assert data == {
+        "ops-hook-url": f"https://hooks.example/{hook}",
+        "ops-slack-api-url": f"https://slack/{slack}",
+        "ops-mail-auth-password": smtp,
+    }
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_loki_keeps_seven_days_in_one_binary_and_alloy_parses_json(source):
+    loki = values("logging", "loki-values.yaml.j2", source)
+    assert loki["deploymentMode"] == "SingleBinary"
+    assert loki["loki"]["limits_config"]["retention_period"] == "168h"
+    assert loki["loki"]["compactor"]["retention_enabled"] is True
+    assert loki["singleBinary"]["replicas"] == 1
+    assert all(loki[target]["replicas"] == 0 for target in ("read", "write", "backend"))
+    alloy = values("logging", "alloy-values.yaml.j2", source)
+    river = alloy["alloy"]["configMap"]["content"]
+    assert "stage.json" in river
+    for field in ("level", "service", "request_id", "trace_id", "status", "duration_ms"):
+        assert re.search(rf"^\s+{field} = \"\",$", river, re.M), field
+    assert 'url = "http://loki.monitoring.svc:3100/loki/api/v1/push"' in river
+    assert river.count("{") == river.count("}")
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_argocd_cm_carries_the_application_health_check_and_webhook_ignores(source):
+    (_, cm) = render("argocd", "argocd-cm.yaml.j2", source)
+    data = cm["data"]
+    assert cm["metadata"]["labels"]["app.kubernetes.io/part-of"] == "argocd"
+    assert "obj.status.health" in data["resource.customizations.health.argoproj.io_Application"]
+    for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        ignore = yaml.safe_load(
+            data[f"resource.customizations.ignoreDifferences.admissionregistration.k8s.io_{kind}"]
+        )
+        assert ".webhooks[]?.clientConfig.caBundle" in ignore["jqPathExpressions"]
+        assert ".webhooks[]?.failurePolicy" in ignore["jqPathExpressions"]
+    assert all(isinstance(v, str) for v in data.values())
+    chart = values("argocd", "argocd-values.yaml.j2", source)
+    assert chart["configs"]["cm"]["create"] is False
+    assert chart["configs"]["secret"]["createSecret"] is False
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_verify_summary_renders_with_unknown_signals(source):
+    extra = {
+        "verify_degraded": [{"component": "blog-service", "problem": "p95_ms is 900, above 500"}],
+        "verify_signals": {
+            "blog-service": {
+                "requests_per_second": 12.5,
+                "p95_ms": 900.0,
+                "p99_ms": None,
+                "error_4xx_percent": 0.0,
+                "error_5xx_percent": 0.0,
+                "cpu_saturation_percent": None,
+            }
+        },
+    }
+    templar = templar_for("verify", source, extra)
+    text = (REPO_ROOT / "roles/verify/templates/summary.txt.j2").read_text()
+    summary = templar.template(trust_as_template(text))
+    assert "1 problem(s)" in summary
+    assert "blog-service: p95_ms is 900, above 500" in summary
+    assert re.search(r"blog-service\s+12.5\s+900.0\s+-\s+0.0\s+0.0\s+-", summary)
+    assert "vault_grafana_admin_password" in summary
+    host = resolve(templar, "verify_ingress_host")
+    assert host and " " not in host
+
+
+# --- Documentation ------------------------------------------------------------------
+
+
+class AnyName(dict):
+    """Every filter or test name exists: Ansible's are not in a bare Environment."""
+
+    def __contains__(self, name) -> bool:
+        return True
+
+    def get(self, name, default=None):
+        return super().get(name) or (lambda *args, **kwargs: None)
+
+
+@cache
+def documented(role: str) -> set[str]:
+    specs = yaml.safe_load((REPO_ROOT / "roles" / role / "meta/argument_specs.yml").read_text())
+    return set(specs["argument_specs"]["main"]["options"])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_variable_a_template_reads_is_a_documented_default(role):
+    # Parsed, never rendered: autoescape is irrelevant.
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])  # noqa: S701
+    env.filters = AnyName(env.filters)  # Ansible's filters: only the names matter here
+    env.tests = AnyName(env.tests)
+    defaults = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults/main.yml").read_text())
+    allowed = set(defaults) | RUNTIME_FACTS | {"titanium_environment", "role_path"}
+    allowed |= {"gitserver_credentials", "verify_degraded", "verify_signals"}
+    for template in (REPO_ROOT / "roles" / role / "templates").glob("*.j2"):
+        used = jinja2.meta.find_undeclared_variables(env.parse(template.read_text()))
+        used -= {"lookup", "now", "namespace", "range"}
+        unknown = used - allowed
+        assert not unknown, f"{role}/{template.name} reads undocumented {unknown}"
+    assert set(defaults) <= documented(role)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_readme_names_every_variable(role):
+    readme = (REPO_ROOT / "roles" / role / "README.md").read_text()
+    missing = [name for name in documented(role) if f"`{name}`" not in readme]
+    assert not missing, f"roles/{role}/README.md does not mention {missing}"
+
+
+def test_lookup_plugins_used_by_templates_exist():
+    for name in ("ansible.builtin.file", "ansible.builtin.template"):
+        assert lookup_loader.get(name) is not None
