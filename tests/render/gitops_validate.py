@@ -32,6 +32,7 @@ BUILD = REPO_ROOT / "build"
 CHECKOV = REPO_ROOT / ".venv-checkov/bin/checkov"
 CR_VALIDATOR = Path(__file__).with_name("validate-custom-resources.mjs")
 ALERT_TESTS = REPO_ROOT / "gitops/tests/alerts.test.yml.j2"
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CUSTOM_GROUPS = ("argoproj.io", "monitoring.coreos.com")
 
 # Patterns that only a leaked credential would match in a rendered tree.
@@ -88,22 +89,25 @@ def application_paths(env: str, tree: Path) -> list[Path]:
     return paths
 
 
-def build_objects(env: str, tree: Path, report: Report) -> list[tuple[str, dict]]:
-    """kubectl kustomize every folder the environment's applications point at."""
-    objects = []
-    roots = application_paths(env, tree)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda d: (d, run(["kubectl", "kustomize", str(d)])), roots))
-    for directory, result in results:
+def build_objects(trees: dict[str, Path], report: Report) -> dict[str, list[tuple[str, dict]]]:
+    """kubectl kustomize every folder each environment's applications point at."""
+    jobs = [
+        (env, tree, root) for env, tree in trees.items() for root in application_paths(env, tree)
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda job: run(["kubectl", "kustomize", str(job[2])]), jobs))
+    objects: dict[str, list] = {env: [] for env in trees}
+    for (env, tree, directory), result in zip(jobs, results, strict=True):
         name = directory.relative_to(tree).as_posix()
         if result.returncode:
             report.fail("kustomize", f"{env}: {name}: {result.stderr.strip()}")
             continue
-        for doc in yaml.safe_load_all(result.stdout):
+        for doc in yaml.load_all(result.stdout, Loader=LOADER):
             if doc:
-                objects.append((f"{env}:{name}", doc))
-    root = tree / f"argocd/{env}/root.yaml"
-    objects.append((f"{env}:argocd/{env}/root.yaml", yaml.safe_load(root.read_text())))
+                objects[env].append((f"{env}:{name}", doc))
+    for env, tree in trees.items():
+        root = tree / f"argocd/{env}/root.yaml"
+        objects[env].append((f"{env}:argocd/{env}/root.yaml", yaml.safe_load(root.read_text())))
     return objects
 
 
@@ -216,18 +220,22 @@ def rule_files(env: str, objects, work: Path, report: Report) -> tuple[Path, Pat
     return rules_path, exprs_path
 
 
-def promtool(env: str, rules: Path, exprs: Path, work: Path, report: Report) -> None:
-    result = run(["promtool", "check", "rules", str(rules), str(exprs)])
+def promtool(envs: dict[str, tuple[Path, Path]], work: Path, report: Report) -> None:
+    """One `promtool check rules` and one `promtool test rules` for all environments."""
+    files = [str(path) for pair in envs.values() for path in pair]
+    result = run(["promtool", "check", "rules", *files])
     if result.returncode:
-        report.fail("promtool check", f"{env}: {result.stdout}{result.stderr}")
-    values = gitops.load_values(env)
+        report.fail("promtool check", f"{result.stdout}{result.stderr}")
     # The renderer's own engine, so the tests read the values the rules were made from.
     tests = gitops.template_environment().from_string(ALERT_TESTS.read_text())
-    test_path = work / f"{env}-alerts.test.yml"
-    test_path.write_text(tests.render(**values, rule_file=rules.name))
-    result = run(["promtool", "test", "rules", test_path.name], cwd=work)
+    test_files = []
+    for env, (rules, _) in envs.items():
+        test_path = work / f"{env}-alerts.test.yml"
+        test_path.write_text(tests.render(**gitops.load_values(env), rule_file=rules.name))
+        test_files.append(test_path.name)
+    result = run(["promtool", "test", "rules", *test_files], cwd=work)
     if result.returncode:
-        report.fail("promtool test", f"{env}: {result.stdout}{result.stderr}")
+        report.fail("promtool test", f"{result.stdout}{result.stderr}")
 
 
 def checkov(built: Path, report: Report) -> subprocess.Popen:
@@ -274,7 +282,7 @@ def scan_secrets(files: dict[str, str]) -> list[str]:
             for name, pattern in SECRET_PATTERNS.items():
                 if pattern.search(line):
                     findings.append(f"{path}:{line_no}: looks like a {name}")
-        for doc in yaml.safe_load_all(content):
+        for doc in yaml.load_all(content, Loader=LOADER):
             if isinstance(doc, dict) and doc.get("kind") == "Secret":
                 findings.append(f"{path}: holds a Secret object")
     return findings
@@ -289,13 +297,14 @@ def validate(envs=gitops.ENVIRONMENTS, out_root: Path = BUILD / "gitops") -> Rep
     built_dir.mkdir(parents=True)
     version = kubernetes_version()
     started = time.perf_counter()
-    per_env = {}
+    trees = {}
     for env in envs:
         files = render_env(env, out_root / env, report)
         for finding in scan_secrets(files):
             report.fail("secret-scan", finding)
-        objects = build_objects(env, out_root / env, report)
-        per_env[env] = objects
+        trees[env] = out_root / env
+    per_env = build_objects(trees, report)
+    for env, objects in per_env.items():
         (built_dir / f"{env}.yaml").write_text(
             yaml.safe_dump_all([o for _, o in objects if o["kind"] != "Application"])
         )
@@ -308,9 +317,11 @@ def validate(envs=gitops.ENVIRONMENTS, out_root: Path = BUILD / "gitops") -> Rep
     builtin = validate_builtin(all_objects, version, report)
     report.timings["schemas"] = time.perf_counter() - step
     step = time.perf_counter()
-    for env, objects in per_env.items():
-        rules, exprs = rule_files(env, objects, work, report)
-        promtool(env, rules, exprs, work, report)
+    promtool(
+        {env: rule_files(env, objects, work, report) for env, objects in per_env.items()},
+        work,
+        report,
+    )
     report.timings["promtool"] = time.perf_counter() - step
     step = time.perf_counter()
     checkov_result(scan, report)

@@ -1,0 +1,97 @@
+"""The renderer's promises about bad input and determinism."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from plugins.module_utils import titanium_gitops_render as gitops
+
+
+def test_unknown_environment_names_the_valid_ones():
+    with pytest.raises(gitops.RenderError) as failure:
+        gitops.render("qa")
+    assert "'qa'" in str(failure.value)
+    for env in gitops.ENVIRONMENTS:
+        assert env in str(failure.value)
+
+
+@pytest.mark.parametrize("tag", ["latest", "1.0 beta", "-rc1", ".hidden", "a" * 129, "v1:2", 7])
+def test_malformed_image_tags_are_refused(tag):
+    with pytest.raises(gitops.RenderError, match="malformed image tag"):
+        gitops.render("staging", overrides={"image_tags": {"blog-service": tag}})
+
+
+@pytest.mark.parametrize("tag", ["1.4.0", "v2.0.0-rc.1", "sha-3f1c2a9", "2026_11_21"])
+def test_well_formed_tags_are_rendered_into_the_images_component(tag):
+    files = gitops.render("staging", overrides={"image_tags": {"blog-service": tag}})
+    component = yaml.safe_load(files["services/overlays/staging/images/kustomization.yaml"])
+    tags = {entry["name"].rsplit("/", 1)[1]: entry["newTag"] for entry in component["images"]}
+    assert tags["titanium-blog-service"] == tag
+    assert tags["titanium-user-service"] == "0.1.0"
+
+
+def test_a_tag_for_an_unknown_service_is_named():
+    with pytest.raises(gitops.RenderError, match="unknown service 'search-service'"):
+        gitops.render("local", overrides={"image_tags": {"search-service": "1.0.0"}})
+
+
+@pytest.fixture
+def source(tmp_path):
+    copy = tmp_path / "gitops"
+    shutil.copytree(gitops.DEFAULT_SOURCE, copy)
+    return copy
+
+
+def test_a_missing_environment_value_is_named(source):
+    values = source / "values/production.yml"
+    kept = [line for line in values.read_text().splitlines() if not line.startswith("hostname")]
+    values.write_text("\n".join(kept))
+    with pytest.raises(gitops.RenderError, match="hostname"):
+        gitops.render("production", source=source)
+
+
+def test_a_missing_image_tag_is_named(source):
+    values = source / "values/local.yml"
+    values.write_text(values.read_text().replace("  user-service: 0.1.0\n", ""))
+    with pytest.raises(gitops.RenderError, match=r"image_tags\.user-service"):
+        gitops.render("local", source=source)
+
+
+def test_a_template_using_an_undefined_variable_names_it_and_the_template(source):
+    template = source / "platform/namespace.yaml.j2"
+    template.write_text(template.read_text().replace("{{ env }}", "{{ enviroment }}"))
+    with pytest.raises(gitops.RenderError) as failure:
+        gitops.render("local", source=source)
+    assert "platform/namespace.yaml.j2" in str(failure.value)
+    assert "enviroment" in str(failure.value)
+
+
+def test_managed_paths_are_the_environment_folders_and_the_shared_base():
+    assert gitops.managed_paths("production") == [
+        "argocd/production",
+        "services/base",
+        "services/overlays/production",
+        "platform/production",
+    ]
+    for env in gitops.ENVIRONMENTS:
+        for path in gitops.render(env):
+            assert any(path.startswith(p + "/") for p in gitops.managed_paths(env)), path
+
+
+def test_output_carries_no_timestamp_or_host_detail():
+    text = "".join(gitops.render("local").values())
+    import socket
+
+    assert socket.gethostname() not in text
+    assert "2026-" not in text and "/work/" not in text
+
+
+def test_cli_reports_bad_input_with_exit_code_2(capsys, tmp_path):
+    assert gitops.main(["nowhere", "--out", str(tmp_path / "x")]) == 2
+    assert "choose one of local, staging, production" in capsys.readouterr().err
+    assert gitops.main(["local", "--set-tag", "blog-service=bad tag", "--out", str(tmp_path)]) == 2
+    assert gitops.main(["local", "--out", str(tmp_path / "ok")]) == 0
+    assert (tmp_path / "ok/argocd/local/root.yaml").is_file()
