@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds the simulated cluster's binaries (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubectl, kwok, helm, istioctl,
+# controller-gen) and its CRDs into a cache outside the work tree, keyed by every
+# pin, then links them into build/bin and build/crds. A fresh clone on the same
+# machine therefore builds nothing. Each piece is skipped once present, so an
+# interrupted cold build resumes where it stopped.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=tests/cluster
+# shellcheck source=/dev/null
+source "$here/versions.env"
+
+# Bump when the way the binaries are built changes (flags, ldflags): it is part
+# of the cache key, as are the pins. The CRDs have their own key, so changing
+# how they are generated rebuilds no binary.
+recipe=1
+cache=${TITANIUM_CACHE:-$HOME/.cache/titanium}
+key=$( (echo "$recipe"; grep -E '^(KUBERNETES|ETCD|KWOK|HELM|ISTIO|CONTROLLER_TOOLS)_' "$here/versions.env"
+  cat "$here"/go/{kube,etcd}/go.{mod,sum}) | sha256sum | cut -c1-16)
+root="$cache/cluster/$key"
+bin="$root/bin"
+crds_key=$( (grep -E '^(ARGOCD|PROMETHEUS_OPERATOR)_' "$here/versions.env"
+  cat "$here/gen-crds.sh" "$here"/go/crds-*/go.{mod,sum}) | sha256sum | cut -c1-16)
+crds="$root/crds-$crds_key"
+
+# Never let a pin silently fetch another Go toolchain; fail instead.
+export GOTOOLCHAIN=local
+
+require_pin() { # module dir, module path, expected version
+  grep -qE "^(require)?[[:space:]]*$2 $3( //.*)?\$" "$here/go/$1/go.mod" ||
+    { echo "setup-cluster: $here/go/$1/go.mod must require $2 $3 (versions.env)" >&2; exit 1; }
+}
+require_pin kube k8s.io/kubernetes "$KUBERNETES_VERSION"
+require_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+require_pin crds-argocd github.com/argoproj/argo-cd/v3 "$ARGOCD_VERSION"
+require_pin crds-prometheus-operator \
+  github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring "$PROMETHEUS_OPERATOR_VERSION"
+
+timed() { # label, command...
+  local label=$1 start=$SECONDS
+  shift
+  echo "setup-cluster: building $label"
+  "$@"
+  echo "$label $((SECONDS - start))s" >>"$root/build-times.txt"
+  echo "setup-cluster: $label built in $((SECONDS - start)) s"
+}
+
+build_kube() {
+  local minor=${KUBERNETES_VERSION#v1.}
+  minor=${minor%%.*}
+  local ld="-s -w" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean"
+  done
+  (cd "$here/go/kube" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ld" -o "$bin/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+}
+
+build_etcd() {
+  (cd "$here/go/etcd" && GOFLAGS=-mod=readonly go build -trimpath \
+    -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
+    -o "$bin/etcd" go.etcd.io/etcd/server/v3)
+}
+
+go_install() { # package@version, ldflags
+  GOFLAGS= GOBIN="$bin" go install -trimpath -ldflags "-s -w $2" "$1"
+}
+
+build_tools() {
+  [[ -x $bin/kwok ]] || timed kwok go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+  [[ -x $bin/helm ]] || timed helm go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  [[ -x $bin/istioctl ]] || timed istioctl go_install "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_MODULE_VERSION" \
+    "-X istio.io/istio/pkg/version.buildVersion=$ISTIO_RELEASE -X istio.io/istio/pkg/version.buildStatus=Clean"
+  [[ -x $bin/controller-gen ]] || timed controller-gen go_install \
+    "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION" ""
+}
+
+if [[ ! -f $root/.complete ]]; then
+  mkdir -p "$bin"
+  cold=$SECONDS
+  [[ -x $bin/etcd ]] || timed etcd build_etcd
+  [[ -x $bin/kube-apiserver && -x $bin/kubectl ]] || timed kubernetes build_kube
+  build_tools
+  echo "binaries $((SECONDS - cold))s" >>"$root/build-times.txt"
+  touch "$root/.complete"
+  echo "setup-cluster: cold build of the binaries done in $((SECONDS - cold)) s ($root)"
+fi
+if [[ ! -f $crds/.complete ]]; then
+  rm -rf "$crds"
+  timed crds "$here/gen-crds.sh" "$bin" "$crds"
+  touch "$crds/.complete"
+fi
+
+mkdir -p build/bin
+for tool in "$bin"/*; do
+  ln -sfn "$tool" "build/bin/$(basename "$tool")"
+done
+ln -sfn "$crds" build/crds

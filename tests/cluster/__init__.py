@@ -1,0 +1,1 @@
+"""The simulated Kubernetes cluster of the integration tier: see README.md."""
