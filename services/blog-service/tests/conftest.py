@@ -25,17 +25,22 @@ SERVICE_ROOT = Path(__file__).resolve().parents[1]
 ISSUER, AUDIENCE, KID = "titanium-auth", "titanium", "test-key"
 
 
-@pytest.fixture(scope="session")
-def blog_database_url(service_database: Callable[[str], str]) -> str:
-    """The `blog` role's URL, with the schema migrated to head by the real command."""
-    url = service_database("blog")
+def migrate(database_url: str) -> None:
+    """Run the real `blog-service migrate` command."""
     subprocess.run(
         [sys.executable, "-m", "blog_service", "migrate"],
-        env={**os.environ, "BLOG_DATABASE_URL": url},
+        env={**os.environ, "BLOG_DATABASE_URL": database_url},
         check=True,
         capture_output=True,
         timeout=60,
     )
+
+
+@pytest.fixture(scope="session")
+def blog_database_url(service_database: Callable[[str], str]) -> str:
+    """The `blog` role's URL, with the schema migrated to head."""
+    url = service_database("blog")
+    migrate(url)
     return url
 
 

@@ -23,6 +23,7 @@ _NOT_FOUND = {404: {"description": "No such post"}}
 _AUTH = {401: {"description": "Missing, expired or forged token"}}
 _AUTHOR = {403: {"description": "Only the post's author may do this"}}
 _DOWN = {503: {"description": "PostgreSQL unavailable"}}
+_UNPARSABLE = {400: {"description": "The body is not decodable (not UTF-8 JSON)"}}
 
 
 def _json(body: bytes, status_code: int = 200) -> Response:
@@ -68,7 +69,10 @@ async def _own_post(session: AsyncSession, post_id: int, user: CurrentUser) -> P
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PostOut, responses=_AUTH | _DOWN
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostOut,
+    responses=_AUTH | _UNPARSABLE | _DOWN,
 )
 async def create_post(
     blog: Blog, session: Session, user: User, payload: PostCreate, response: Response

@@ -1,0 +1,198 @@
+"""Debian's Chromium drives the blog through the whole stack behind the gateway:
+register, log out, log in, write a post in a new category, and find it in the
+list under a tab of that category's colour. Saves build/blog-browser.png.
+
+The four services run as real processes on free ports (so a developer's
+`make services-up` on the default ports is left alone), on the session's real
+PostgreSQL and Redis.
+"""
+
+import contextlib
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from blog_service.categories_util import category_colour, slugify
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.support.servers import RedisServer, free_port
+from tests.support.services import run_command, running_service
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SCREENSHOT = REPO_ROOT / "build" / "blog-browser.png"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def gateway_url(
+    service_database: Callable[[str], str],
+    redis_service: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """user-service, auth-service, blog-service and api-gateway, wired as in production."""
+    key_file = tmp_path_factory.mktemp("keys") / "signing-key.pem"
+    key_file.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_file.chmod(0o600)
+    ports = {name: free_port() for name in ("user", "auth", "blog", "gateway")}
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    jwks = f"{url['auth']}/.well-known/jwks.json"
+    # module, env prefix, port, database role (None: no database), extra settings
+    stack = [
+        ("user_service", "USER_", ports["user"], "users", {}),
+        (
+            "auth_service",
+            "AUTH_",
+            ports["auth"],
+            "auth",
+            {"AUTH_SIGNING_KEY_FILE": str(key_file), "AUTH_USER_SERVICE_URL": url["user"]},
+        ),
+        ("blog_service", "BLOG_", ports["blog"], "blog", {}),
+        (
+            "api_gateway",
+            "GATEWAY_",
+            ports["gateway"],
+            None,
+            {
+                "GATEWAY_AUTH_URL": url["auth"],
+                "GATEWAY_USER_URL": url["user"],
+                "GATEWAY_BLOG_URL": url["blog"],
+            },
+        ),
+    ]
+    with contextlib.ExitStack() as running:
+        for module, prefix, port, role, extra in stack:
+            env = {
+                f"{prefix}PORT": str(port),
+                f"{prefix}METRICS_PORT": str(free_port()),
+                f"{prefix}REDIS_URL": redis_service.url,
+                f"{prefix}JWKS_URL": jwks,
+                **extra,
+            }
+            if role:
+                env[f"{prefix}DATABASE_URL"] = service_database(role)
+                run_command(module, "migrate", env)
+            running.enter_context(running_service(module, port, env, ready_path="/health/ready"))
+        yield url["gateway"]
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path):  # type: ignore[no-untyped-def]
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed: apt-get install chromium (make setup)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),  # fresh every run
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1100, "height": 860},
+        )
+        try:
+            page = context.new_page()
+            yield page
+        finally:
+            context.close()
+
+
+def _rgb(hex_colour: str) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_register_login_write_and_find_the_post(gateway_url: str, browser_page) -> None:  # type: ignore[no-untyped-def]
+    page = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    suffix = uuid.uuid4().hex[:8]
+    username, password = f"reader{suffix}", f"correct horse {suffix}"
+    category = f"Browser Tests {suffix}"
+    title = f"Written in Chromium <b>{suffix}</b>"
+
+    # Register (the UI logs in right after), then log out.
+    page.goto(f"{gateway_url}/")  # the gateway sends / to /blog/
+    assert page.url == f"{gateway_url}/blog/"
+    page.get_by_role("link", name="Register").click()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("E-mail").fill(f"{username}@example.org")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_url(f"{gateway_url}/blog/")
+    assert page.locator("#session-name").inner_text() == username
+    page.get_by_role("button", name="Log out").click()
+    assert page.get_by_role("link", name="Log in").is_visible()
+
+    # Log in.
+    page.get_by_role("link", name="Log in").click()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{gateway_url}/blog/")
+    assert page.locator("#session-name").inner_text() == username
+
+    # Write a post in a category that does not exist yet, with a script in it.
+    page.get_by_role("link", name="Write a post").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Category").fill(category)
+    page.get_by_label("Body").fill(
+        "Hello from **Chromium**.\n\n<script>alert('xss')</script>\n\n"
+        "<img src=x onerror=\"alert('xss')\">"
+    )
+    page.get_by_role("button", name="Publish").click()
+    page.wait_for_url(re.compile(rf"{re.escape(gateway_url)}/blog/posts/\d+$"))
+    assert page.locator("article h1").inner_text() == title  # shown as text, not markup
+    assert page.locator(".post-body strong").inner_text() == "Chromium"
+    assert "<script>alert('xss')</script>" in page.locator(".post-body").inner_text()
+    assert page.locator(".post-body script, .post-body img").count() == 0
+    assert page.locator(".author-actions").is_visible()  # it is the author's own post
+
+    # The list: a tab for the new category, in its colour, counting the post.
+    page.goto(f"{gateway_url}/blog/")
+    slug = slugify(category)
+    tab = page.locator(f"nav.tabs a.cat-{slug}")
+    assert tab.count() == 1
+    assert re.sub(r"\s+", " ", tab.inner_text()).strip() == f"{category} 1"
+    colour = category_colour(slug)
+    assert tab.evaluate("el => getComputedStyle(el).backgroundColor") == _rgb(colour)
+    card = page.locator("li.post-card").first
+    assert card.locator("h2").inner_text() == title
+    assert card.locator(".badge").evaluate("el => getComputedStyle(el).backgroundColor") == _rgb(
+        colour
+    )
+
+    # Its tab filters the list down to it.
+    tab.click()
+    page.wait_for_url(f"{gateway_url}/blog/?category={slug}")
+    assert page.locator("li.post-card").count() == 1
+
+    page.goto(f"{gateway_url}/blog/")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    assert dialogs == [], "a script from user content ran"
+    assert errors == [], errors
