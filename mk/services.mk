@@ -19,10 +19,10 @@ setup-services: setup-python
 	echo "$$want" >$(SERVICES_STAMP)
 
 services-up: setup-services ## Start PostgreSQL, Redis, migrations and the four services on 127.0.0.1 (blog at :8000/blog/)
-	@scripts/services/up.sh
+	@python scripts/services/devstack.py up
 
 services-down: ## Stop what services-up started
-	@scripts/services/down.sh
+	@python scripts/services/devstack.py down
 
 bench-services: setup-services ## Load-test the gateway started by services-up; writes build/bench/services.json
 	@python scripts/services/bench.py --out build/bench/services.json

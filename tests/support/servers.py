@@ -61,6 +61,7 @@ class PostgresServer:
             )
         self._own_dir = data_dir is None
         self.base = data_dir or Path(tempfile.mkdtemp(prefix="titanium-pg-"))
+        self.base.mkdir(parents=True, exist_ok=True)
         self.data = self.base / "data"
         self.port = port or free_port()
         self.prefix, owner = _run_as()

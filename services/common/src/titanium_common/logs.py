@@ -12,7 +12,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
 # LogRecord attributes that are not user fields.
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {
+    "message", "asctime", "taskName", "color_message",  # uvicorn adds an ANSI-coloured copy
+}  # fmt: skip
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,0 +1,1 @@
+"""api-gateway: the blog's only public entry."""

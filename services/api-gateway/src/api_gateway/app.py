@@ -1,0 +1,54 @@
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.routing import Route
+from titanium_common import AppContext, create_app
+
+from api_gateway.proxy import proxy
+from api_gateway.settings import Settings
+
+METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def build_app(settings: Settings) -> FastAPI:
+    async def start(ctx: AppContext) -> None:
+        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+        limits = httpx.Limits(
+            max_connections=settings.pool_connections,
+            max_keepalive_connections=settings.pool_connections,
+            keepalive_expiry=30,
+        )
+        ctx.extras["upstreams"] = {
+            name: httpx.AsyncClient(
+                base_url=url, timeout=timeout, limits=limits, follow_redirects=False
+            )
+            for name, url in (
+                ("auth", settings.auth_url),
+                ("user", settings.user_url),
+                ("blog", settings.blog_url),
+            )
+        }
+
+    async def stop(ctx: AppContext) -> None:
+        for client in ctx.extras["upstreams"].values():
+            await client.aclose()
+
+    app = create_app(
+        settings,
+        title="api-gateway",
+        description="The blog's only public entry: /api/* to the services, /blog/* to the UI.",
+        on_startup=[start],
+        on_shutdown=[stop],
+    )
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/blog/", status_code=302)
+
+    # Whole-segment prefixes; the proxy re-checks the raw path against the table.
+    for prefix in ("/api/auth", "/api/users", "/api/posts", "/api/categories", "/blog"):
+        app.router.routes.append(Route(prefix, proxy, methods=METHODS, include_in_schema=False))
+        app.router.routes.append(
+            Route(prefix + "/{rest:path}", proxy, methods=METHODS, include_in_schema=False)
+        )
+    return app
