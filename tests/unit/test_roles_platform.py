@@ -7,8 +7,12 @@ secrets only by reference), and every variable a template reads documented."""
 from __future__ import annotations
 
 import base64
+import json
+import os
 import re
 import secrets
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -497,3 +501,39 @@ def test_readme_names_every_variable(role):
 def test_lookup_plugins_used_by_templates_exist():
     for name in ("ansible.builtin.file", "ansible.builtin.template"):
         assert lookup_loader.get(name) is not None
+
+
+# --- Bad input stops the run before anything changes ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("istio_kiali_auth_strategy", "anonymous", "istio_kiali_auth_strategy"),
+        ("istio_gateway_http_nodeport", "eighty", "istio_gateway_http_nodeport"),
+    ],
+)
+def test_bad_input_stops_the_run_naming_the_variable(variable, value, says):
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "playbooks/platform.yml",
+            "--tags",
+            "istio",
+            "-e",
+            json.dumps({variable: value, "ansible_python_interpreter": sys.executable}),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")},
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert says in output
+    assert "Validating arguments against arg spec" in output
+    assert "changed=0" in output
