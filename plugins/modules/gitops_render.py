@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# Copyright: Titanium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gitops_render
+short_description: Render Titanium's GitOps repository for one environment
+description:
+  - Renders the Jinja2 templates and values in O(source) for O(environment) into O(dest),
+    the same renderer C(make render) and the render tests use.
+  - Output is deterministic. The module reports C(changed) only when a file in O(dest) is
+    added, modified or removed, so a second run reports C(changed=false).
+  - Bad input fails before anything is written, naming the environment, image tag or
+    variable at fault.
+version_added: "0.1.0"
+author:
+  - Titanium contributors
+options:
+  environment:
+    description: Environment to render.
+    type: str
+    required: true
+    choices: [local, staging, production]
+  source:
+    description: The C(gitops/) source folder.
+    type: path
+    required: true
+  dest:
+    description: Folder to render into; files the render does not produce are removed.
+    type: path
+    required: true
+  repo_url:
+    description: Repository URL Argo CD reads (written into the Applications and AppProject).
+    type: str
+  repo_revision:
+    description: Branch or tag Argo CD tracks.
+    type: str
+  image_tags:
+    description: Service name to image tag, overriding the environment's values.
+    type: dict
+    default: {}
+notes:
+  - Supports C(check_mode) and C(diff_mode) (lists the files that would change).
+"""
+
+EXAMPLES = r"""
+- name: Render staging for the in-cluster Git server
+  gitops_render:
+    environment: staging
+    source: "{{ playbook_dir }}/../gitops"
+    dest: /tmp/titanium-gitops/staging
+    repo_url: http://gitserver.titanium-git.svc.cluster.local/titanium/titanium-gitops.git
+"""
+
+RETURN = r"""
+files:
+  description: Number of files rendered.
+  returned: always
+  type: int
+  sample: 64
+managed_paths:
+  description: Repository paths this environment's render owns (pass to gitops_seed).
+  returned: always
+  type: list
+  elements: str
+  sample: [argocd/staging, services/base, services/overlays/staging, platform/staging]
+images_file:
+  description: The component holding the environment's image tags (promotion edits it).
+  returned: always
+  type: str
+  sample: services/overlays/staging/images/kustomization.yaml
+changed_files:
+  description: Files added, modified or removed in O(dest).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from pathlib import Path
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.titanium_gitops_render import (
+    RenderError,
+    managed_paths,
+    render,
+    write_tree,
+)
+
+
+def current_tree(dest: Path) -> dict:
+    if not dest.is_dir():
+        return {}
+    files = sorted(p for p in dest.rglob("*") if p.is_file())
+    return {p.relative_to(dest).as_posix(): p.read_text() for p in files}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "environment": {
+                "type": "str",
+                "required": True,
+                "choices": ["local", "staging", "production"],
+            },
+            "source": {"type": "path", "required": True},
+            "dest": {"type": "path", "required": True},
+            "repo_url": {"type": "str"},
+            "repo_revision": {"type": "str"},
+            "image_tags": {"type": "dict", "default": {}},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    overrides = {}
+    if params["repo_url"]:
+        overrides["repo_url"] = params["repo_url"]
+    if params["repo_revision"]:
+        overrides["repo_revision"] = params["repo_revision"]
+    if params["image_tags"]:
+        overrides["image_tags"] = params["image_tags"]
+    env = params["environment"]
+    try:
+        files = render(env, Path(params["source"]), overrides)
+    except RenderError as exc:
+        module.fail_json(msg=str(exc))
+    dest = Path(params["dest"])
+    before = current_tree(dest)
+    changed_files = sorted(
+        path for path in set(before) | set(files) if before.get(path) != files.get(path)
+    )
+    if changed_files and not module.check_mode:
+        write_tree(files, dest)
+    result = {
+        "changed": bool(changed_files),
+        "files": len(files),
+        "managed_paths": managed_paths(env),
+        "images_file": f"services/overlays/{env}/images/kustomization.yaml",
+        "changed_files": changed_files,
+    }
+    if module._diff and changed_files:
+        result["diff"] = {
+            "before": "".join(f"{p}\n" for p in changed_files if p in before),
+            "after": "".join(f"{p}\n" for p in changed_files if p in files),
+            "before_header": f"{dest} (files)",
+            "after_header": f"{dest} (files)",
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
