@@ -91,6 +91,9 @@ class Thresholds:
     max_error_5xx_percent: float | None = 5.0
     max_p95_ms: float | None = 500.0
     max_cpu_saturation_percent: float | None = 90.0
+    # Below this rate a percentile or a share says more about one request than about
+    # the service (one slow login makes a p95): those signals are not judged then.
+    min_requests_per_second: float = 0.0
 
     def breaches(self, signals: dict[str, dict[str, float | None]]) -> list[dict]:
         checks = (
@@ -100,7 +103,10 @@ class Thresholds:
         )
         found = []
         for service in sorted(signals):
+            rate = signals[service].get("requests_per_second") or 0.0
             for signal, limit in checks:
+                if signal != "cpu_saturation_percent" and rate < self.min_requests_per_second:
+                    continue
                 value = signals[service].get(signal)
                 if limit is not None and value is not None and value > limit:
                     found.append(

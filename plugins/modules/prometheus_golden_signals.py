@@ -88,6 +88,12 @@ options:
     description: A service above this CPU use against its limits is listed in RV(breaches).
     type: float
     default: 90.0
+  min_requests_per_second:
+    description:
+      - Services serving fewer requests per second than this are not judged on latency
+        and 5xx share (one slow request would make the percentile); CPU is always judged.
+    type: float
+    default: 0.0
   fail_on_breach:
     description: Fail when any service breaches a threshold, instead of only reporting it.
     type: bool
@@ -173,6 +179,7 @@ def main() -> None:
             "max_error_5xx_percent": {"type": "float", "default": 5.0},
             "max_p95_ms": {"type": "float", "default": 500.0},
             "max_cpu_saturation_percent": {"type": "float", "default": 90.0},
+            "min_requests_per_second": {"type": "float", "default": 0.0},
             "fail_on_breach": {"type": "bool", "default": False},
             "bearer_token": {"type": "str", "no_log": True},
             "timeout": {"type": "float", "default": 10.0},
@@ -198,7 +205,10 @@ def main() -> None:
     except PrometheusError as error:
         module.fail_json(msg=str(error), changed=False)
     breaches = Thresholds(
-        p["max_error_5xx_percent"], p["max_p95_ms"], p["max_cpu_saturation_percent"]
+        p["max_error_5xx_percent"],
+        p["max_p95_ms"],
+        p["max_cpu_saturation_percent"],
+        p["min_requests_per_second"],
     ).breaches(signals)
     result = {"changed": False, "signals": signals, "breaches": breaches, "queries": queries}
     if breaches and p["fail_on_breach"]:

@@ -169,6 +169,21 @@ def test_thresholds_name_each_breach(prometheus):
     }
 
 
+def test_services_with_too_little_traffic_are_not_judged_on_latency(prometheus):
+    signals, _ = signals_for(prometheus)
+    strict = gs.Thresholds(max_p95_ms=300, max_cpu_saturation_percent=70)
+    assert ("blog-service", "p95_ms") in {
+        (b["service"], b["signal"]) for b in strict.breaches(signals)
+    }
+    quiet = gs.Thresholds(
+        max_p95_ms=300, max_cpu_saturation_percent=70, min_requests_per_second=10_000
+    )
+    # Latency and 5xx not judged below the rate; CPU still is.
+    assert [(b["service"], b["signal"]) for b in quiet.breaches(signals)] == [
+        ("api-gateway", "cpu_saturation_percent")
+    ]
+
+
 def test_a_bad_query_is_reported_with_prometheus_own_words(prometheus):
     client = gs.PrometheusClient(prometheus.url, timeout=5)
     with pytest.raises(gs.PrometheusError, match="400"):
@@ -185,11 +200,18 @@ def run_module(args: dict) -> tuple[int, dict]:
     completed = subprocess.run(
         [
             str(Path(sys.executable).parent / "ansible"),
+            # Not the default inventory: its vault would need a password.
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
             "localhost",
             "-m",
             "prometheus_golden_signals",
             "-a",
             json.dumps(args),
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
         ],
         capture_output=True,
         text=True,
