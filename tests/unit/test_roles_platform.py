@@ -26,11 +26,12 @@ from ansible.plugins.loader import filter_loader, init_plugin_loader, lookup_loa
 from ansible.template import Templar, trust_as_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ROLES = ["istio", "monitoring", "logging", "argocd", "gitserver", "verify"]
+ROLES = ["blog_secrets", "istio", "monitoring", "logging", "argocd", "gitserver", "verify"]
 INVENTORIES = sorted(p.name for p in (REPO_ROOT / "inventories").iterdir() if p.is_dir())
 SOURCES = ["defaults", *INVENTORIES]
 KUBERNETES_VERSION = "1.36.0"
 OBJECT_TEMPLATES = {
+    "blog_secrets": ["secrets.yaml.j2"],
     "istio": ["namespaces.yaml.j2"],
     "monitoring": ["namespace.yaml.j2", "secrets.yaml.j2"],
     "logging": ["loki-datasource.yaml.j2"],
@@ -39,7 +40,20 @@ OBJECT_TEMPLATES = {
     "verify": [],
 }
 # Facts a role sets before it renders (or that an earlier role publishes).
-RUNTIME_FACTS = {"argocd_admin_hash", "argocd_admin_mtime", "gitserver_clone_url"}
+RUNTIME_FACTS = {
+    "argocd_admin_hash",
+    "argocd_admin_mtime",
+    "gitserver_clone_url",
+    "blog_secrets_list",
+}
+BLOG_SECRET_VARIABLES = [
+    "postgres_password",
+    "redis_password",
+    "auth_signing_key",
+    "user_db_password",
+    "auth_db_password",
+    "blog_db_password",
+]
 
 init_plugin_loader()
 filter_loader.add_directory(str(REPO_ROOT / "plugins/filter"))
@@ -52,6 +66,7 @@ FAKE_SECRETS = {
     "vault_gitea_admin_password": "gitea-" + secrets.token_hex(8),
     "vault_gitops_repo_token": "token-" + secrets.token_hex(8),
     "vault_k3s_token": secrets.token_hex(16),
+    **{f"vault_{name}": f"{name}-{secrets.token_hex(8)}" for name in BLOG_SECRET_VARIABLES},
 }
 
 
@@ -98,6 +113,7 @@ def variables(role: str, source: str, extra: dict | None = None) -> dict:
             grafana_admin_password=FAKE_SECRETS["vault_grafana_admin_password"],
             argocd_admin_password=FAKE_SECRETS["vault_argocd_admin_password"],
             gitea_admin_password=FAKE_SECRETS["vault_gitea_admin_password"],
+            **{name: FAKE_SECRETS[f"vault_{name}"] for name in BLOG_SECRET_VARIABLES},
         )
     found.update(FAKE_SECRETS)
     found.update(role_path=str(role_dir), groups=groups, hostvars=hostvars)
@@ -135,6 +151,10 @@ def render(role: str, template: str, source: str, extra: dict | None = None) -> 
                 **(extra or {}),
             },
         )
+    if role == "blog_secrets":
+        catalog = resolve(templar, "blog_secrets_catalog")
+        listing = yaml.safe_load(Path(catalog).read_text())["secrets"]
+        templar = templar_for(role, source, {"blog_secrets_list": listing, **(extra or {})})
     text = (REPO_ROOT / "roles" / role / "templates" / template).read_text()
     rendered = templar.template(trust_as_template(text))
     return [doc for doc in yaml.safe_load_all(rendered) if doc is not None]
@@ -268,6 +288,19 @@ def test_gitea_admin_only_by_secret_reference(source):
     assert service["metadata"]["name"] == "gitserver"
     assert service["spec"]["ports"][0]["port"] == 80
     assert chart["service"]["http"]["nodePort"] == 30030
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_secret_the_gitops_tree_names_is_created_from_the_vault(source):
+    catalog = yaml.safe_load((REPO_ROOT / "gitops/secrets.yml").read_text())["secrets"]
+    objects = render("blog_secrets", "secrets.yaml.j2", source)
+    namespace = f"titanium-{environment_of(source)}"
+    assert {o["metadata"]["namespace"] for o in objects if o["kind"] == "Secret"} == {namespace}
+    for entry in catalog:
+        data = secret_data(objects, entry["name"])
+        assert set(data) == set(entry["keys"])
+        for key, variable in entry["keys"].items():
+            assert data[key] == FAKE_SECRETS[f"vault_{variable}"], (entry["name"], key)
 
 
 # --- What each chart is promised ----------------------------------------------------
