@@ -1,0 +1,124 @@
+"""gitops_seed's pure parts: scrubbing, error classes, tree sync, tag edits, and
+documentation that matches the argument spec."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plugins.module_utils.titanium_git_seed import (
+    SeedError,
+    classify,
+    redact,
+    set_image_tags,
+    sync_tree,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_redact_removes_url_userinfo_and_known_secrets():
+    text = "fatal: unable to access 'https://bob:t0ken@git.example.com/r.git/': t0ken rejected"
+    scrubbed = redact(text, ["t0ken"])
+    assert "t0ken" not in scrubbed and "bob" not in scrubbed
+    assert "https://***@git.example.com/r.git" in scrubbed
+
+
+@pytest.mark.parametrize(
+    "stderr, kind",
+    [
+        ("fatal: Authentication failed for 'https://x/r.git/'", "auth"),
+        ("fatal: could not read Username for 'https://x': terminal prompts disabled", "auth"),
+        ("git@x: Permission denied (publickey).", "auth"),
+        (" ! [rejected]        HEAD -> main (fetch first)", "non-fast-forward"),
+        (" ! [rejected]        HEAD -> main (non-fast-forward)", "non-fast-forward"),
+        (" ! [remote rejected] HEAD -> main (pre-receive hook declined)", "rejected"),
+        ("fatal: Could not resolve host: git.example.com", "unreachable"),
+        ("fatal: '/srv/none.git' does not appear to be a git repository", "unreachable"),
+    ],
+)
+def test_git_errors_are_classified(stderr, kind):
+    assert classify(stderr) == kind
+
+
+def tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return root
+
+
+def listing(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*") if p.is_file()}
+
+
+def test_sync_touches_only_managed_paths_and_keeps_preserved_files(tmp_path):
+    src = tree(tmp_path / "src", {"a/x.yaml": "new", "a/tags.yaml": "seed", "b/y.yaml": "y"})
+    checkout = tree(
+        tmp_path / "co",
+        {"a/x.yaml": "old", "a/stale.yaml": "s", "a/tags.yaml": "promoted", "c/keep": "k"},
+    )
+    sync_tree(src, checkout, ["a", "b"], ["a/tags.yaml"])
+    assert listing(checkout) == {
+        "a/x.yaml": "new",
+        "a/tags.yaml": "promoted",
+        "b/y.yaml": "y",
+        "c/keep": "k",
+    }
+
+
+def test_sync_refuses_escaping_paths_and_strays(tmp_path):
+    src = tree(tmp_path / "src", {"a/x": "1", "z/y": "2"})
+    with pytest.raises(SeedError, match="outside the managed paths: z/y"):
+        sync_tree(src, tmp_path / "co", ["a"], [])
+    for bad in ("../up", "/abs", ".", ".git/hooks"):
+        with pytest.raises(SeedError):
+            sync_tree(src, tmp_path / "co", [bad], [])
+
+
+def test_set_image_tags_rewrites_only_the_named_image_and_keeps_the_header(tmp_path):
+    file = tree(
+        tmp_path,
+        {
+            "images.yaml": "# header\nkind: Component\nimages:\n"
+            "- name: r/a\n  newTag: '1.0'\n- name: r/b\n  newTag: '2.0'\n"
+        },
+    )
+    set_image_tags(file, "images.yaml", {"r/b": "2.1"})
+    text = (tmp_path / "images.yaml").read_text()
+    assert text.startswith("# header\n")
+    assert "newTag: '1.0'" in text and "newTag: '2.1'" in text
+    with pytest.raises(SeedError, match="pins no image 'r/c'"):
+        set_image_tags(file, "images.yaml", {"r/c": "1"})
+
+
+@pytest.mark.parametrize("module", ["gitops_seed", "gitops_render"])
+def test_documentation_lists_exactly_the_argument_spec(module):
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
+    doc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-doc"), "-t", "module", module, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    documented = json.loads(doc.stdout)[module]["doc"]["options"]
+    source = (REPO_ROOT / f"plugins/modules/{module}.py").read_text()
+    spec_node = next(
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.keyword) and node.arg == "argument_spec"
+    )
+    spec = ast.literal_eval(spec_node.value)
+    assert set(documented) == set(spec)
+    for name, option in spec.items():
+        assert documented[name]["type"] == option["type"], name
+        assert documented[name].get("default") == option.get("default"), name
