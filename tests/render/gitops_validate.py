@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -343,6 +344,14 @@ def main(argv=None) -> int:
     for error in report.errors:
         print(error, file=sys.stderr)
     timings = ", ".join(f"{k} {v:.2f} s" for k, v in report.timings.items())
+    # CPU seconds as well as wall time: on a shared machine the wall figure
+    # measures the neighbours as much as this pipeline.
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    timings += f" (CPU {cpu:.1f} s)"
     print(
         f"validate: {', '.join(args.envs)}: {report.counts['objects']} objects, "
         f"{len(report.errors)} problem(s); {timings}"
