@@ -177,6 +177,12 @@ def test_bad_input_is_a_422_naming_the_field(
     assert field in [f["field"] for f in response.json()["fields"]]
 
 
+def test_unstorable_search_text_is_a_422_naming_the_field(api: httpx.Client) -> None:
+    response = api.get("/posts", params={"q": "a\x00b"})
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["fields"]] == ["query.q"]
+
+
 def test_http_errors_are_json(api: httpx.Client) -> None:
     assert api.get("/posts/999999").status_code == 404
     assert api.get("/posts/2147483648").status_code == 422

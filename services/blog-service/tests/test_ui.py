@@ -4,7 +4,6 @@ import re
 import uuid
 
 import httpx
-
 from blog_service.categories_util import category_colour, slugify
 
 from .conftest import Signer

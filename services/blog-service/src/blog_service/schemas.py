@@ -15,8 +15,10 @@ from pydantic import (
 from blog_service.categories_util import slugify
 
 
-def storable_text(text: str) -> str:
+def storable_text(text: str | None) -> str | None:
     """PostgreSQL text cannot hold NUL, and UTF-8 cannot encode lone surrogates."""
+    if text is None:
+        return None
     if "\x00" in text:
         raise ValueError("text must not contain NUL characters")
     try:

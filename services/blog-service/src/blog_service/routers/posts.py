@@ -9,7 +9,7 @@ from titanium_common.db import db_session
 
 from blog_service import repository
 from blog_service.models import Post
-from blog_service.schemas import Author, PostCreate, PostOut, PostPage, PostUpdate, storable_text
+from blog_service.schemas import Author, PostCreate, PostOut, PostPage, PostUpdate, Storable
 from blog_service.state import Blog
 
 router = APIRouter(prefix="/posts", tags=["posts"])
@@ -30,24 +30,22 @@ def _json(body: bytes, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-def _optional_text(value: str | None) -> str | None:
-    return storable_text(value) if value else None
-
-
 @router.get("", response_model=PostPage, responses=_DOWN)
 async def list_posts(
     blog: Blog,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    category: Annotated[str | None, Query(max_length=60, description="Category slug")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in title or body")] = None,
+    category: Annotated[
+        str | None, Query(max_length=60, description="Category slug"), Storable
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in title or body"), Storable
+    ] = None,
 ) -> Response:
     """Newest posts first, with the total matching count for pagination."""
-    try:
-        category, q = _optional_text(category), _optional_text(q)
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    body = await blog.reader.post_page(limit=limit, offset=offset, category=category, search=q)
+    body = await blog.reader.post_page(
+        limit=limit, offset=offset, category=category or None, search=q or None
+    )
     return _json(body)
 
 
@@ -92,7 +90,11 @@ async def create_post(
     return repository.post_out(post)
 
 
-@router.patch("/{post_id}", response_model=PostOut, responses=_AUTH | _AUTHOR | _NOT_FOUND | _DOWN)
+@router.patch(
+    "/{post_id}",
+    response_model=PostOut,
+    responses=_AUTH | _AUTHOR | _NOT_FOUND | _UNPARSABLE | _DOWN,
+)
 async def update_post(
     blog: Blog, session: Session, user: User, post_id: PostId, payload: PostUpdate
 ) -> PostOut:
