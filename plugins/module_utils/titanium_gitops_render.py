@@ -217,6 +217,8 @@ def _dashboards(env: str, source: Path, values: dict) -> dict:
                 "name": f"dashboard-{spec['uid']}",
                 "namespace": values["namespace"],
                 "labels": {**values["monitoring_labels"], values["grafana_dashboard_label"]: "1"},
+                # Grafana's sidecar files the dashboards into this folder.
+                "annotations": {"grafana_folder": "Titanium"},
             },
             "data": {f"{spec['uid']}.json": json.dumps(dashboard, indent=2, sort_keys=True) + "\n"},
         }
