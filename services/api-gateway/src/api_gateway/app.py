@@ -1,6 +1,8 @@
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from titanium_common import AppContext, create_app
 
@@ -8,6 +10,17 @@ from api_gateway.proxy import proxy
 from api_gateway.settings import Settings
 
 METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def labelled_route(path: str) -> Route:
+    """A proxy route that names itself in the scope, as FastAPI's routes do, so
+    metrics and logs carry the route template rather than "unmatched"."""
+
+    async def endpoint(request: Request) -> Response:
+        request.scope["state"]["route_template"] = path
+        return await proxy(request)
+
+    return Route(path, endpoint, methods=METHODS, include_in_schema=False)
 
 
 def build_app(settings: Settings) -> FastAPI:
@@ -47,8 +60,6 @@ def build_app(settings: Settings) -> FastAPI:
 
     # Whole-segment prefixes; the proxy re-checks the raw path against the table.
     for prefix in ("/api/auth", "/api/users", "/api/posts", "/api/categories", "/blog"):
-        app.router.routes.append(Route(prefix, proxy, methods=METHODS, include_in_schema=False))
-        app.router.routes.append(
-            Route(prefix + "/{rest:path}", proxy, methods=METHODS, include_in_schema=False)
-        )
+        for path in (prefix, prefix + "/{rest:path}"):
+            app.router.routes.append(labelled_route(path))
     return app

@@ -47,6 +47,11 @@ def new_traceparent(trace_id: str, flags: str = "01") -> str:
 
 
 def route_template(scope: dict[str, Any]) -> str:
+    # An endpoint may name its route in the shared state (the gateway's proxy does):
+    # routers may hand endpoints a copy of the scope, but the state dict is shared.
+    named = scope.get("state", {}).get("route_template")
+    if named:
+        return named
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     return path or UNMATCHED_ROUTE
