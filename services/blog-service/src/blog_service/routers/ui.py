@@ -6,7 +6,6 @@ gateway's /api/* with the access token it keeps in sessionStorage, so this
 router never handles credentials or needs CSRF protection (no cookies).
 """
 
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -15,6 +14,7 @@ from pydantic import TypeAdapter
 from titanium_common.errors import ServiceUnavailable
 
 from blog_service.categories_util import slugify
+from blog_service.pagination import offset_for, window
 from blog_service.schemas import CategoryWithCount, PostOut, PostPage
 from blog_service.state import Blog, BlogState
 
@@ -75,7 +75,10 @@ def build_router(prefix: str) -> APIRouter:
             categories = _CATEGORIES.validate_json(await blog.reader.categories())
             posts = PostPage.model_validate_json(
                 await blog.reader.post_page(
-                    limit=per_page, offset=(page - 1) * per_page, category=category, search=None
+                    limit=per_page,
+                    offset=offset_for(page, per_page),
+                    category=category,
+                    search=None,
                 )
             )
         except ServiceUnavailable:
@@ -88,8 +91,7 @@ def build_router(prefix: str) -> APIRouter:
             active=category,
             all_count=sum(c.post_count for c in categories),
             posts=posts,
-            page=page,
-            pages=max(1, math.ceil(posts.total / per_page)),
+            pager=window(page, per_page, posts.total),
         )
 
     async def _post_or_404(
