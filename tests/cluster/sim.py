@@ -296,27 +296,26 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def stop_components(components: list[Component], grace: float = 10.0) -> list[str]:
-    """SIGTERM each component's process group (last started first), then SIGKILL
-    what is left after the grace period. Returns the names still running."""
+def stop_components(components: list[Component], grace: float = 5.0) -> list[str]:
+    """Stop each component's process group, last started first, waiting for
+    each: the API server shuts down in a second while etcd is there, but hangs
+    retrying once etcd is gone. SIGKILL what outlives the grace period.
+    Returns the names still running."""
     for component in reversed(components):
         if _alive(component):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(component.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    pending = list(components)
-    while pending and time.monotonic() < deadline:
-        for component in list(pending):
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
             _reap(component.pid)
             if not _group_alive(component.pid):
-                pending.remove(component)
-        time.sleep(0.1)
-    for component in pending:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(component.pid, signal.SIGKILL)
-    time.sleep(0.2)
-    for component in components:
-        _reap(component.pid)
+                break
+            time.sleep(0.05)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(component.pid, signal.SIGKILL)
+            time.sleep(0.2)
+            _reap(component.pid)
     return [c.name for c in components if _group_alive(c.pid)]
 
 
@@ -644,13 +643,14 @@ class SimCluster:
 
     # -- state for the command line ------------------------------------------
 
-    def save(self, path: Path = STATE_FILE) -> None:
+    def save(self, path: Path | None = None) -> None:
+        path = path or STATE_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2))
 
     @classmethod
-    def load(cls, path: Path = STATE_FILE) -> SimCluster:
-        data = json.loads(path.read_text())
+    def load(cls, path: Path | None = None) -> SimCluster:
+        data = json.loads((path or STATE_FILE).read_text())
         data["components"] = [Component(**c) for c in data["components"]]
         return cls(**data)
 
