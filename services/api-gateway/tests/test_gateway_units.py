@@ -1,0 +1,77 @@
+"""The gateway's pure decisions, and its rate limits on a real Redis."""
+
+import asyncio
+
+import pytest
+from api_gateway import ratelimit
+from api_gateway.clients import client_address
+from api_gateway.routing import resolve
+from titanium_common import Cache
+from titanium_common.metrics import Metrics
+
+from tests.support.servers import free_port
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/auth/login", ("auth", "/login")),
+        ("/api/auth/.well-known/jwks.json", ("auth", "/.well-known/jwks.json")),
+        ("/api/users/alice", ("user", "/users/alice")),
+        ("/api/users/me", ("user", "/users/me")),
+        ("/api/posts", ("blog", "/posts")),
+        ("/api/posts/12", ("blog", "/posts/12")),
+        ("/api/categories", ("blog", "/categories")),
+        ("/blog/", ("blog", "/blog/")),
+        ("/blog/static/blog.css", ("blog", "/blog/static/blog.css")),
+        ("/api/postsecret", None),
+        ("/api", None),
+        ("/internal/users", None),
+        ("/api/users/internal/users", None),
+        ("/api/users/Internal/users", None),
+        ("/api/users/%69nternal/users", None),
+        ("/api/users/%2569nternal/users", None),
+        ("/api/auth/../users/internal", None),
+        ("/api/auth/%2e%2e/x", None),
+        ("/api/users/alice;internal", None),
+    ],
+)
+def test_routing_table(path, expected):
+    match = resolve(path)
+    assert (None if match is None else (match[0].upstream, match[1])) == expected
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "hops", "expected"),
+    [
+        ("10.0.0.1", None, 0, "10.0.0.1"),
+        ("10.0.0.1", "1.2.3.4", 0, "10.0.0.1"),  # nothing trusted: the header is ignored
+        ("10.0.0.1", "1.2.3.4", 1, "1.2.3.4"),
+        ("10.0.0.1", "6.6.6.6, 1.2.3.4", 1, "1.2.3.4"),  # the forged left entry is skipped
+        ("10.0.0.1", "6.6.6.6, 1.2.3.4, 10.0.0.9", 2, "1.2.3.4"),
+        ("10.0.0.1", None, 1, "10.0.0.1"),  # fewer hops than trusted: the nearest known
+    ],
+)
+def test_client_address(peer, forwarded, hops, expected):
+    assert client_address(peer, forwarded, hops) == expected
+
+
+def test_rate_limits_shared_in_redis_and_open_when_redis_is_down(redis_service):
+    async def scenario():
+        metrics = Metrics("gw-test")
+        cache = Cache(redis_service.url, metrics, key_prefix="gw-test:")
+        other_replica = Cache(redis_service.url, metrics, key_prefix="gw-test:")
+        limits = [ratelimit.Limit("login_address", "203.0.113.5", 3)]
+        verdicts = [
+            await ratelimit.check(c, limits, 60)
+            for c in (cache, other_replica, cache, other_replica)
+        ]
+        assert [v.allowed for v in verdicts] == [True, True, True, False]
+        assert 1 <= verdicts[-1].retry_after <= 61 and verdicts[-1].limit == "login_address"
+        dead = Cache(f"redis://127.0.0.1:{free_port()}/0", metrics, key_prefix="gw-test:")
+        assert (await ratelimit.check(dead, limits, 60)).allowed
+        assert metrics.degraded.labels("gw-test", "redis", "ratelimit")._value.get() == 1
+        for c in (cache, other_replica, dead):
+            await c.close()
+
+    asyncio.run(scenario())
