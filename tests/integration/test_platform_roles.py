@@ -1,0 +1,235 @@
+"""The platform phase against a real API server (the simulated cluster): with the Helm
+installs switched off (no chart repository is reachable offline), the roles still create
+their namespaces, Secrets and ConfigMaps. Checked server-side, field by field; the second
+run and a --check --diff run change nothing; a new password changes exactly the hash."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import bcrypt
+import pytest
+import yaml
+
+from tests.cluster.sim import SimCluster
+
+pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_URL = "https://git.example.invalid/titanium/gitops-local.git"
+
+
+def write_inventory(directory: Path, cluster: SimCluster, overrides: dict) -> Path:
+    (directory / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
+    hosts = {
+        "all": {
+            "hosts": {
+                "localhost": {
+                    "ansible_connection": "local",
+                    "ansible_python_interpreter": sys.executable,
+                }
+            }
+        }
+    }
+    (directory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    settings = {
+        "titanium_environment": "local",
+        "titanium_kubeconfig": cluster.kubeconfig,
+        "titanium_kube_context": "titanium-sim",
+        "istio_enabled": False,
+        "monitoring_enabled": False,
+        "logging_enabled": False,
+        "argocd_enabled": False,
+        "gitserver_enabled": False,
+        "gitops_repo_url": REPO_URL,
+        **overrides,
+    }
+    (directory / "group_vars" / "all" / "main.yml").write_text(yaml.safe_dump(settings))
+    return directory
+
+
+def run(cluster: SimCluster, inventory: Path, playbook: str, *args: str) -> tuple[int, dict, str]:
+    env = {
+        **cluster.env(),
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    result = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(REPO_ROOT / playbook), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    output = result.stdout[result.stdout.index("{") :] if "{" in result.stdout else "{}"
+    document, _ = json.JSONDecoder().raw_decode(output)
+    stats = document.get("stats", {}).get("localhost", {})
+    return result.returncode, stats, result.stdout + result.stderr
+
+
+def get(cluster: SimCluster, kind: str, name: str, namespace: str | None = None) -> dict:
+    scope = ["-n", namespace] if namespace else []
+    return json.loads(cluster.kubectl("get", kind, name, *scope, "-o", "json").stdout)
+
+
+def decoded(secret: dict) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
+
+
+BLOG_SECRET_VARIABLES = {
+    "titanium-postgres": {"password": "postgres_password"},
+    "titanium-redis": {"password": "redis_password"},
+    "titanium-auth-signing-key": {"private-key.pem": "auth_signing_key"},
+    "titanium-db-user-service": {"password": "user_db_password"},
+    "titanium-db-auth-service": {"password": "auth_db_password"},
+    "titanium-db-blog-service": {"password": "blog_db_password"},
+}
+
+
+@pytest.fixture(scope="module")
+def passwords() -> dict[str, str]:
+    found = {
+        "vault_grafana_admin_password": secrets.token_urlsafe(18),
+        "vault_argocd_admin_password": secrets.token_urlsafe(18),
+        "vault_gitops_repo_token": secrets.token_urlsafe(18),
+    }
+    for keys in BLOG_SECRET_VARIABLES.values():
+        for variable in keys.values():
+            found[variable] = secrets.token_urlsafe(18)
+    return found
+
+
+@pytest.fixture(scope="module")
+def platform(sim_cluster: SimCluster, tmp_path_factory, passwords):
+    cluster = sim_cluster
+    inventory = write_inventory(tmp_path_factory.mktemp("inventory"), cluster, passwords)
+    rc, stats, output = run(cluster, inventory, "playbooks/platform.yml")
+    assert rc == 0, output
+    return cluster, inventory, stats
+
+
+def test_first_run_creates_the_objects(platform):
+    _, _, stats = platform
+    assert stats["changed"] > 0 and stats["failures"] == 0
+
+
+def test_namespaces_and_injection_label(platform):
+    cluster, _, _ = platform
+    for name in ("istio-system", "monitoring", "argocd"):
+        assert get(cluster, "namespace", name)["status"]["phase"] == "Active"
+    labels = get(cluster, "namespace", "titanium-local")["metadata"]["labels"]
+    assert labels["istio-injection"] == "enabled"
+
+
+def test_grafana_admin_secret_holds_the_vaulted_password(platform, passwords):
+    cluster, _, _ = platform
+    data = decoded(get(cluster, "secret", "grafana-admin", "monitoring"))
+    assert data == {
+        "admin-user": "admin",
+        "admin-password": passwords["vault_grafana_admin_password"],
+    }
+    assert get(cluster, "secret", "alertmanager-receivers", "monitoring")["type"] == "Opaque"
+
+
+def test_the_blogs_secrets_come_from_the_vaulted_variables(platform, passwords):
+    cluster, _, _ = platform
+    for name, keys in BLOG_SECRET_VARIABLES.items():
+        data = decoded(get(cluster, "secret", name, "titanium-local"))
+        assert data == {key: passwords[variable] for key, variable in keys.items()}, name
+
+
+def test_loki_data_source_for_the_grafana_sidecar(platform):
+    cluster, _, _ = platform
+    cm = get(cluster, "configmap", "loki-datasource", "monitoring")
+    assert cm["metadata"]["labels"]["grafana_datasource"] == "1"
+    source = yaml.safe_load(cm["data"]["loki-datasource.yaml"])["datasources"][0]
+    assert (source["type"], source["url"]) == ("loki", "http://loki.monitoring.svc:3100")
+
+
+def test_argocd_cm_carries_the_health_check_and_webhook_ignores(platform):
+    cluster, _, _ = platform
+    cm = get(cluster, "configmap", "argocd-cm", "argocd")
+    assert cm["metadata"]["labels"]["app.kubernetes.io/part-of"] == "argocd"
+    assert (
+        "obj.status.health" in cm["data"]["resource.customizations.health.argoproj.io_Application"]
+    )
+    webhooks = "resource.customizations.ignoreDifferences.admissionregistration.k8s.io_"
+    assert "caBundle" in cm["data"][webhooks + "MutatingWebhookConfiguration"]
+    assert "failurePolicy" in cm["data"][webhooks + "ValidatingWebhookConfiguration"]
+
+
+def test_argocd_admin_password_is_a_bcrypt_hash(platform, passwords):
+    cluster, _, _ = platform
+    data = decoded(get(cluster, "secret", "argocd-secret", "argocd"))
+    password = passwords["vault_argocd_admin_password"].encode()
+    assert bcrypt.checkpw(password, data["admin.password"].encode())
+    assert password.decode() not in json.dumps(data)
+    assert data["admin.passwordMtime"].endswith("Z")
+
+
+def test_argocd_repository_secret(platform, passwords):
+    cluster, _, _ = platform
+    secret = get(cluster, "secret", "titanium-gitops-repository", "argocd")
+    assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+    assert decoded(secret) == {
+        "type": "git",
+        "name": "titanium-gitops",
+        "url": REPO_URL,
+        "username": "git",
+        "password": passwords["vault_gitops_repo_token"],
+    }
+
+
+def test_second_run_and_check_diff_change_nothing(platform):
+    cluster, inventory, _ = platform
+    rc, stats, output = run(cluster, inventory, "playbooks/platform.yml")
+    assert rc == 0, output
+    assert stats["changed"] == 0, output
+    rc, stats, output = run(cluster, inventory, "playbooks/platform.yml", "--check", "--diff")
+    assert rc == 0, output
+    assert stats["changed"] == 0, output
+
+
+def test_a_new_argocd_password_gets_a_new_hash_and_time_then_settles(platform, tmp_path):
+    cluster, inventory, _ = platform
+    before = decoded(get(cluster, "secret", "argocd-secret", "argocd"))
+    new_password = secrets.token_urlsafe(18)
+    changed = write_inventory(tmp_path, cluster, {"vault_argocd_admin_password": new_password})
+    settings = yaml.safe_load((inventory / "group_vars/all/main.yml").read_text())
+    settings["vault_argocd_admin_password"] = new_password
+    (changed / "group_vars/all/main.yml").write_text(yaml.safe_dump(settings))
+    rc, stats, output = run(cluster, changed, "playbooks/platform.yml", "--tags", "argocd")
+    assert rc == 0, output
+    assert stats["changed"] >= 1
+    after = decoded(get(cluster, "secret", "argocd-secret", "argocd"))
+    assert bcrypt.checkpw(new_password.encode(), after["admin.password"].encode())
+    assert after["admin.password"] != before["admin.password"]
+    rc, stats, output = run(cluster, changed, "playbooks/platform.yml", "--tags", "argocd")
+    assert rc == 0 and stats["changed"] == 0, output
+    # Put the module's password back for the other tests.
+    rc, _, output = run(cluster, inventory, "playbooks/platform.yml", "--tags", "argocd")
+    assert rc == 0, output
+
+
+def test_platform_roles_leave_the_blog_to_argo_cd(platform):
+    cluster, _, _ = platform
+    deployments = json.loads(
+        cluster.kubectl("get", "deployments", "-n", "titanium-local", "-o", "json").stdout
+    )
+    assert deployments["items"] == []
+
+
+def test_a_missing_vaulted_password_stops_the_run_naming_it(sim_cluster: SimCluster, tmp_path):
+    inventory = write_inventory(tmp_path, sim_cluster, {})
+    rc, _, output = run(sim_cluster, inventory, "playbooks/platform.yml", "--tags", "monitoring")
+    assert rc != 0
+    assert "monitoring_grafana_admin_password is empty" in output
+    assert "vault_grafana_admin_password" in output
