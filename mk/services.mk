@@ -26,3 +26,11 @@ services-down: ## Stop what services-up started
 
 bench-services: setup-services ## Load-test the gateway started by services-up; writes build/bench/services.json
 	@python scripts/services/bench.py --out build/bench/services.json
+
+.PHONY: lock-service-images
+lock-service-images: setup-python ## Re-derive the api-gateway/auth/user image locks from requirements/python.lock
+	@for svc in api-gateway auth-service user-service; do \
+	  uv pip compile -q --generate-hashes --python-version 3.11 \
+	    services/$$svc/requirements.in -c requirements/python.lock \
+	    -o services/$$svc/requirements.lock; \
+	done
