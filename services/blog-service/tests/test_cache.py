@@ -164,3 +164,32 @@ def test_a_missed_bump_is_replayed_when_redis_was_only_unreachable(
         await shared.close()
 
     run(scenario)
+
+
+def test_lookup_reads_generation_and_entry_in_one_call(redis_service: RedisServer) -> None:
+    async def scenario() -> None:
+        cache, shared = make_cache(redis_service.url)
+        generation, value = await cache.lookup("posts", 10, 0, None, None)
+        assert generation is not None and value is None
+        assert generation == await cache.generation()
+        await cache.set(generation, b"page", "posts", 10, 0, None, None)
+        assert await cache.lookup("posts", 10, 0, None, None) == (generation, b"page")
+        assert await cache.lookup("posts", 10, 5, None, None) == (generation, None)
+        await cache.bump()
+        assert await cache.lookup("posts", 10, 0, None, None) == (generation + 1, None)
+        # A lost counter is re-created from the clock by the script too.
+        await shared.delete(f"{shared.key_prefix}cache:generation")
+        again, value = await cache.lookup("posts", 10, 0, None, None)
+        assert again is not None and again > generation + 1 and value is None
+        await shared.close()
+
+    run(scenario)
+
+
+def test_lookup_without_redis_is_a_miss() -> None:
+    async def scenario() -> None:
+        cache, shared = make_cache("redis://127.0.0.1:1/0")
+        assert await cache.lookup("post", 1) == (None, None)
+        await shared.close()
+
+    run(scenario)

@@ -36,6 +36,17 @@ import time
 from redis.asyncio import Redis
 from titanium_common.cache import Cache
 
+# A read in one round trip: the generation (re-created from the clock when
+# missing, as in _ensure_and_read) and the entry stored under it.
+_LOOKUP = """
+local generation = redis.call('GET', KEYS[1])
+if not generation then
+  redis.call('SET', KEYS[1], ARGV[1], 'NX')
+  generation = redis.call('GET', KEYS[1])
+end
+return {generation, redis.call('GET', ARGV[2] .. generation .. ARGV[3])}
+"""
+
 
 class GenerationCache:
     def __init__(self, cache: Cache, *, ttl_seconds: int = 300) -> None:
@@ -44,6 +55,32 @@ class GenerationCache:
         self._generation_key = f"{self._namespace}:generation"
         self._ttl = ttl_seconds
         self._pending_bump = False
+        self._lookup = cache.client.register_script(_LOOKUP) if cache.client else None
+
+    async def lookup(self, name: str, *parts: object) -> tuple[int | None, bytes | None]:
+        """(generation, cached value) in one round trip; (None, None) without Redis.
+
+        Store a value computed after this call with `set(generation, ...)`.
+        """
+        if self._pending_bump:
+            await self.bump()
+        if self._pending_bump or self._lookup is None:
+            self._cache.record(name, hit=False)
+            return None, None
+        script = self._lookup
+        suffix = self._suffix(name, parts)
+
+        async def call(redis: Redis) -> tuple[int, bytes | None]:
+            generation, value = await script(
+                keys=[self._generation_key],
+                args=[time.time_ns() // 1000, f"{self._namespace}:", suffix],
+                client=redis,
+            )
+            return int(generation), value
+
+        generation, value = await self._cache.run("lookup", call, (None, None))
+        self._cache.record(name, hit=value is not None)
+        return generation, value
 
     async def _ensure_and_read(self, redis: Redis, *, increment: bool) -> int:
         async with redis.pipeline(transaction=True) as pipe:
@@ -75,12 +112,16 @@ class GenerationCache:
         # what other replicas may serve meanwhile.
         self._pending_bump = bumped is None
 
-    def key(self, generation: int, name: str, *parts: object) -> str:
+    @staticmethod
+    def _suffix(name: str, parts: tuple[object, ...]) -> str:
         # A JSON array is an injective encoding of the parts, so two different
         # queries (say offset 10 and offset 15) can never share a key; hashing
         # bounds the key length whatever the search text.
         encoded = json.dumps(parts, separators=(",", ":"), default=str).encode()
-        return f"{self._namespace}:{generation}:{name}:{hashlib.sha256(encoded).hexdigest()}"
+        return f":{name}:{hashlib.sha256(encoded).hexdigest()}"
+
+    def key(self, generation: int, name: str, *parts: object) -> str:
+        return f"{self._namespace}:{generation}{self._suffix(name, parts)}"
 
     async def get(self, generation: int | None, name: str, *parts: object) -> bytes | None:
         value = None

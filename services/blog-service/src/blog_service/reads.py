@@ -36,9 +36,8 @@ class BlogReader:
     async def post_page(
         self, *, limit: int, offset: int, category: str | None, search: str | None
     ) -> bytes:
-        generation = await self.cache.generation()
         parts = (limit, offset, category, search)
-        cached = await self.cache.get(generation, "posts", *parts)
+        generation, cached = await self.cache.lookup("posts", *parts)
         if cached is not None:
             return cached
 
@@ -59,8 +58,7 @@ class BlogReader:
         return body
 
     async def post(self, post_id: int) -> bytes | None:
-        generation = await self.cache.generation()
-        cached = await self.cache.get(generation, "post", post_id)
+        generation, cached = await self.cache.lookup("post", post_id)
         if cached is not None:
             return cached
 
@@ -74,8 +72,7 @@ class BlogReader:
         return body
 
     async def categories(self) -> bytes:
-        generation = await self.cache.generation()
-        cached = await self.cache.get(generation, "categories")
+        generation, cached = await self.cache.lookup("categories")
         if cached is not None:
             return cached
 
