@@ -1,0 +1,65 @@
+"""Running ansible-playbook from tests the way an operator does: from the
+repository root, with its ansible.cfg, the local vault's password script and
+the interpreter of this virtualenv."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def run_playbook(*args: str, check: bool | None = None) -> subprocess.CompletedProcess:
+    """ansible-playbook ARGS; with `check`, assert it succeeded (True) or failed (False)."""
+    result = subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "--vault-password-file",
+            str(REPO_ROOT / "scripts/local-vault-pass.sh"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={
+            "PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin",
+            "HOME": str(Path.home()),
+            "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+        },
+        timeout=300,
+    )
+    if check is not None:
+        assert (result.returncode == 0) is check, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP counters per host, summed over every play of the run."""
+    counts: dict[str, dict[str, int]] = {}
+    for host, fields in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
+        host_counts = counts.setdefault(host, {})
+        for key, value in re.findall(r"(\w+)=(\d+)", fields):
+            host_counts[key] = host_counts.get(key, 0) + int(value)
+    return counts
+
+
+def write_vault_values(path: Path) -> Path:
+    """A vars file with every vault_* variable the inventories map, made for
+    this run (pass it with -e @PATH); never the local vault's real secrets."""
+    names = sorted(
+        set(
+            re.findall(
+                r"vault_[a-z0-9_]+",
+                (REPO_ROOT / "inventories/local/group_vars/all/secrets.yml").read_text(),
+            )
+        )
+    )
+    path.write_text(json.dumps({name: secrets.token_hex(16) for name in names}))
+    return path

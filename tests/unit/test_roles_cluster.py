@@ -1,0 +1,403 @@
+"""The cluster phase's roles (preflight, k3s) driven by ansible-playbook itself:
+templates rendered from the role defaults and from every inventory, preflight's
+findings, and argument_specs stopping bad input by name.
+
+Nothing here needs a cluster or a container: the k3s templates are rendered on
+this machine into a temporary directory (connection local), and preflight runs
+on localhost the way playbooks/cluster.yml runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from plugins.filter.cidr import address_in_cidrs, cidr_invalid, cidr_overlaps
+from tests.support.ansible_run import BIN, REPO_ROOT, recap, run_playbook, write_vault_values
+
+INVENTORIES = ["local", "staging", "production"]
+K3S_DEFAULTS = yaml.safe_load((REPO_ROOT / "roles/k3s/defaults/main.yml").read_text())
+# No task carries this tag, so only the `always` ones run: preflight and the
+# roles' argument validation, as at the start of every real run.
+ONLY_ALWAYS = ["--tags", "only-always"]
+
+
+@pytest.fixture(scope="module")
+def vault_values(tmp_path_factory) -> Path:
+    path = write_vault_values(tmp_path_factory.mktemp("vault") / "values.json")
+    assert "vault_k3s_token" in json.loads(path.read_text())
+    return path
+
+
+def inventory_hosts(inventory: Path) -> dict:
+    listing = subprocess.run(
+        [
+            str(BIN / "ansible-inventory"),
+            "-i",
+            str(inventory),
+            "--list",
+            "--vault-password-file",
+            str(REPO_ROOT / "scripts/local-vault-pass.sh"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+    return json.loads(listing.stdout)
+
+
+# --- the CIDR filters preflight uses ---------------------------------------
+
+
+def test_cidr_overlaps_names_each_overlapping_pair():
+    found = cidr_overlaps(
+        {"pods": "10.42.0.0/16", "services": "10.42.128.0/17", "nodes": "192.168.1.0/24", "x": ""}
+    )
+    assert found == ["pods (10.42.0.0/16) overlaps services (10.42.128.0/17)"]
+    assert cidr_overlaps({"pods": "10.42.0.0/16", "services": "10.43.0.0/16"}) == []
+    # Different address families never overlap.
+    assert cidr_overlaps({"v4": "10.0.0.0/8", "v6": "fd00::/8"}) == []
+
+
+def test_cidr_invalid_explains_what_is_wrong():
+    problems = cidr_invalid({"a": "10.42.0.0/16", "b": "10.42.0.1/16", "c": "ten", "d": ""})
+    assert len(problems) == 2
+    assert problems[0].startswith("b: '10.42.0.1/16' is not a network")
+    assert problems[1].startswith("c: 'ten' is not a network")
+
+
+def test_address_in_cidrs_ignores_hostnames():
+    cidrs = {"pods": "10.42.0.0/16", "services": "10.43.0.0/16"}
+    assert address_in_cidrs("10.43.0.7", cidrs) == ["services"]
+    assert address_in_cidrs("192.0.2.1", cidrs) == []
+    assert address_in_cidrs("server-1.example", cidrs) == []
+
+
+def test_preflight_network_fallbacks_are_the_k3s_defaults():
+    text = (REPO_ROOT / "roles/preflight/defaults/main.yml").read_text()
+    for name in ("k3s_cluster_cidr", "k3s_service_cidr"):
+        fallback = re.search(rf"{name} \| default\('([^']+)'\)", text)
+        assert fallback, f"preflight no longer falls back for {name}"
+        assert fallback.group(1) == K3S_DEFAULTS[name]
+
+
+# --- preflight on the shipped inventories -----------------------------------
+
+
+@pytest.mark.parametrize("env", INVENTORIES)
+def test_preflight_passes_on_each_inventory_and_changes_nothing(env, vault_values):
+    result = run_playbook(
+        "playbooks/cluster.yml",
+        "-i",
+        f"inventories/{env}",
+        *ONLY_ALWAYS,
+        "-e",
+        f"@{vault_values}",
+        check=True,
+    )
+    assert f"preflight passed: environment {env}, provider k3s" in result.stdout
+    servers = 1 if env == "local" else 3
+    agents = 0 if env == "local" else 2
+    assert f"{servers} server(s) and {agents} agent(s)" in result.stdout
+    assert recap(result.stdout)["localhost"]["changed"] == 0
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_preflight_refuses_the_sample_vault_placeholders(env):
+    result = run_playbook(
+        "playbooks/cluster.yml", "-i", f"inventories/{env}", *ONLY_ALWAYS, check=False
+    )
+    output = result.stdout + result.stderr
+    assert "nothing has been changed" in output
+    # gitserver is off outside local: the Gitea password is not demanded, the
+    # external repository's token is.
+    for name in (
+        "vault_k3s_token",
+        "vault_postgres_password",
+        "vault_auth_signing_key",
+        "vault_grafana_admin_password",
+        "vault_argocd_admin_password",
+        "vault_gitops_repo_token",
+    ):
+        assert f"{name} (" in output and "still holds its placeholder" in output, name
+    assert "vault_gitea_admin_password (" not in output
+    assert f"inventories/{env}/group_vars/all/vault.yml and encrypt" in output
+
+
+def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {"localhost": {"ansible_connection": "local"}},
+                    "vars": {
+                        "titanium_environment": "dev",
+                        "k3s_cluster_cidr": "10.42.0.0/16",
+                        "k3s_service_cidr": "10.42.128.0/17",
+                        "titanium_node_cidr": "192.168.0.0/24",
+                    },
+                    "children": {
+                        "k3s_servers": {
+                            "hosts": {
+                                "s1": {"ansible_host": "192.168.0.11"},
+                                "s2": {"ansible_host": "10.42.3.4"},
+                            }
+                        },
+                        "k3s_agents": {"hosts": {"s1": {}}},
+                    },
+                }
+            }
+        )
+    )
+    result = run_playbook(
+        "playbooks/cluster.yml",
+        "-i",
+        str(inventory),
+        *ONLY_ALWAYS,
+        "-e",
+        f"@{vault_values}",
+        "-e",
+        "vault_redis_password=<placeholder>",
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert "Preflight found 6 problem(s); nothing has been changed" in output
+    assert 'titanium_environment is \\"dev\\"' in output
+    assert "vault_redis_password (Redis AUTH password) still holds its placeholder" in output
+    assert "k3s_servers has 2 hosts: embedded etcd needs an odd number" in output
+    assert "hosts in both k3s_servers and k3s_agents: s1" in output
+    assert "k3s_cluster_cidr (10.42.0.0/16) overlaps k3s_service_cidr (10.42.128.0/17)" in output
+    assert "s2 (10.42.3.4) lies inside k3s_cluster_cidr" in output
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("missing", "does not exist: point it at the kubeconfig of your cluster"),
+        ("wrong-context", "k3s_context titanium-local is not a context in"),
+        ("unreachable", "of context titanium-local is unreachable"),
+    ],
+)
+def test_preflight_explains_an_unusable_existing_cluster(tmp_path, vault_values, setup, expected):
+    kubeconfig = tmp_path / "kubeconfig.yaml"
+    if setup != "missing":
+        with socket.socket() as probe:  # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        context = "titanium-local" if setup == "unreachable" else "kind-other"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {"name": "c", "cluster": {"server": f"https://127.0.0.1:{closed_port}"}}
+                    ],
+                    "users": [{"name": "u", "user": {"token": "not-a-real-token"}}],
+                    "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
+                }
+            )
+        )
+    result = run_playbook(
+        "playbooks/cluster.yml",
+        "-i",
+        "inventories/local",
+        *ONLY_ALWAYS,
+        "-e",
+        f"@{vault_values}",
+        "-e",
+        f"k3s_provider=existing k3s_kubeconfig={kubeconfig} preflight_api_timeout=2",
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert expected in output, output[-3000:]
+    if setup == "wrong-context":
+        assert "it has: kind-other" in output
+
+
+# --- argument_specs ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("k3s_api_port", "six-four-four-three"),
+        ("preflight_api_timeout", "soon"),
+    ],
+)
+def test_argument_specs_stop_bad_input_naming_the_variable(variable, value, vault_values):
+    result = run_playbook(
+        "playbooks/cluster.yml",
+        "-i",
+        "inventories/local",
+        *ONLY_ALWAYS,
+        "-e",
+        f"@{vault_values}",
+        "-e",
+        json.dumps({variable: value}),
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Validating arguments against arg spec" in output
+    assert re.search(rf"argument '?{variable}'? is of type", output) or (
+        f"{variable}" in output and "could not" in output.lower()
+    ), output[-3000:]
+
+
+def test_a_bad_provider_is_reported_by_its_inventory_name(vault_values):
+    result = run_playbook(
+        "playbooks/cluster.yml",
+        "-i",
+        "inventories/local",
+        *ONLY_ALWAYS,
+        "-e",
+        f"@{vault_values}",
+        "-e",
+        "k3s_provider=kind",
+        check=False,
+    )
+    assert 'k3s_provider is \\"kind\\": set it to k3s' in result.stdout + result.stderr
+
+
+# --- the k3s role's templates -------------------------------------------------
+
+RENDER_PLAYBOOK = """
+- name: Render the k3s node files into a directory of this test
+  hosts: k3s_servers:k3s_agents
+  gather_facts: false
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    ansible_become: false
+    k3s_config_dir: "{{ render_root }}/{{ inventory_hostname }}/etc/rancher/k3s"
+    k3s_systemd_dir: "{{ render_root }}/{{ inventory_hostname }}/etc/systemd/system"
+  tasks:
+    - name: Render the configuration as the role does
+      ansible.builtin.include_role:
+        name: k3s
+        tasks_from: config.yml
+"""
+
+DEFAULTS_INVENTORY = {
+    "all": {
+        "children": {
+            "k3s_servers": {"hosts": {"s1": {"ansible_host": "198.51.100.1"}}},
+            "k3s_agents": {"hosts": {"a1": {"ansible_host": "198.51.100.2"}}},
+        }
+    }
+}
+
+
+@pytest.mark.parametrize("source", ["defaults", *INVENTORIES])
+def test_k3s_files_render_from_defaults_and_each_inventory(source, tmp_path, vault_values):
+    if source == "defaults":
+        inventory = tmp_path / "hosts.yml"
+        inventory.write_text(yaml.safe_dump(DEFAULTS_INVENTORY))
+    else:
+        inventory = REPO_ROOT / "inventories" / source
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(RENDER_PLAYBOOK)
+    token = json.loads(vault_values.read_text())["vault_k3s_token"]
+    args = [str(playbook), "-i", str(inventory), "-e", f"@{vault_values}"]
+    args += ["-e", json.dumps({"render_root": str(tmp_path / "nodes"), "k3s_token": token})]
+    first = run_playbook(*args, check=True)
+
+    listing = inventory_hosts(inventory)
+    servers = listing["k3s_servers"].get("hosts", [])
+    agents = listing.get("k3s_agents", {}).get("hosts", [])
+    hostvars = listing["_meta"]["hostvars"]
+    group_vars = hostvars.get(servers[0], {})
+    endpoint = hostvars.get(servers[0], {}).get("ansible_host", servers[0])
+    assert set(recap(first.stdout)) >= set(servers + agents)
+
+    for host in servers + agents:
+        root = tmp_path / "nodes" / host
+        config_text = (root / "etc/rancher/k3s/config.yaml").read_text()
+        config = yaml.safe_load(config_text)
+        assert config["token-file"].endswith("/etc/rancher/k3s/token")
+        assert token not in config_text, "the join token must stay out of config.yaml"
+        assert (root / "etc/rancher/k3s/token").read_text() == token + "\n"
+        assert (root / "etc/rancher/k3s/token").stat().st_mode & 0o777 == 0o600
+        assert (root / "etc/rancher/k3s/config.yaml").stat().st_mode & 0o777 == 0o600
+        is_server = host in servers
+        unit_name = "k3s.service" if is_server else "k3s-agent.service"
+        unit = (root / "etc/systemd/system" / unit_name).read_text()
+        mode = "server" if is_server else "agent"
+        assert re.search(
+            rf"^ExecStart=/usr/local/bin/k3s {mode} --config \S+/config.yaml$", unit, re.M
+        )
+        if host == servers[0]:
+            assert config["cluster-init"] is True and "server" not in config
+        else:
+            assert config["server"] == f"https://{endpoint}:6443" and "cluster-init" not in config
+        if is_server:
+            assert "traefik" in config["disable"]
+            assert endpoint in config["tls-san"]
+            expected_cidr = group_vars.get("k3s_cluster_cidr", K3S_DEFAULTS["k3s_cluster_cidr"])
+            assert config["cluster-cidr"] == expected_cidr
+            assert config["service-cidr"] == group_vars.get(
+                "k3s_service_cidr", K3S_DEFAULTS["k3s_service_cidr"]
+            )
+        else:
+            assert "disable" not in config and "cluster-cidr" not in config
+
+    if source != "staging":  # the biggest inventory stands for all below
+        return
+    # Rendering again changes nothing; --check --diff agrees.
+    second = run_playbook(*args, check=True)
+    assert all(counts["changed"] == 0 for counts in recap(second.stdout).values()), second.stdout
+    checked = run_playbook(*args, "--check", "--diff", check=True)
+    assert all(counts["changed"] == 0 for counts in recap(checked.stdout).values())
+
+
+def test_k3s_check_mode_shows_a_config_change_without_making_it(tmp_path, vault_values):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump(DEFAULTS_INVENTORY))
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(RENDER_PLAYBOOK)
+    args = [str(playbook), "-i", str(inventory), "-e", f"@{vault_values}"]
+    args += ["-e", json.dumps({"render_root": str(tmp_path / "nodes"), "k3s_token": "t0ken"})]
+    run_playbook(*args, check=True)
+    config = tmp_path / "nodes/s1/etc/rancher/k3s/config.yaml"
+    before = config.read_text()
+    checked = run_playbook(
+        *args, "--check", "--diff", "-e", "k3s_cluster_dns=10.43.0.53", check=True
+    )
+    assert "+cluster-dns: 10.43.0.53" in checked.stdout
+    assert "-cluster-dns: 10.43.0.10" in checked.stdout
+    assert "t0ken" not in checked.stdout
+    assert config.read_text() == before
+
+
+# --- playbooks/reset.yml --------------------------------------------------------
+
+
+def test_reset_refuses_without_confirmation():
+    result = run_playbook("playbooks/reset.yml", "-i", "inventories/staging", check=False)
+    assert "re-run with -e titanium_reset_confirm=true" in result.stdout + result.stderr
+    assert "Reset the node" not in result.stdout
+
+
+def test_reset_never_touches_an_adopted_cluster(vault_values):
+    # Provider existing: the node play must skip every host, so this is safe
+    # to run on the local inventory (whose server is this machine).
+    result = run_playbook(
+        "playbooks/reset.yml",
+        "-i",
+        "inventories/local",
+        "-e",
+        "titanium_reset_confirm=true k3s_provider=existing",
+        check=True,
+    )
+    assert "Remove the files" not in result.stdout
+    assert all(counts["changed"] == 0 for counts in recap(result.stdout).values())
