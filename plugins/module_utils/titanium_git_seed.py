@@ -366,7 +366,14 @@ def seed(
         result.commit = git("rev-parse", "HEAD", cwd=checkout).strip()
         if in_place:
             git("fetch", "--quiet", str(checkout), branch, cwd=Path(repo))
-            git("merge", "--quiet", "--ff-only", "FETCH_HEAD", cwd=Path(repo))
+            try:
+                git("merge", "--quiet", "--ff-only", "FETCH_HEAD", cwd=Path(repo))
+            except SeedError as exc:
+                raise SeedError(
+                    "conflict",
+                    f"{repo} could not be fast-forwarded (local changes or commits in the "
+                    f"working tree?): {exc}",
+                ) from exc
         else:
             # Never --force: a moved branch is an error the operator must see.
             git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=checkout)

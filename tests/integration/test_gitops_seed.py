@@ -225,3 +225,22 @@ def test_a_local_working_tree_is_fast_forwarded_and_left_alone_in_check_mode(tmp
     assert (work / f"argocd/{ENV}/root.yaml").is_file()
     assert git("status", "--porcelain", cwd=work) == ""
     assert not seed_tree(work, rendered).changed
+
+
+def test_local_changes_in_a_working_tree_are_never_overwritten(tmp_path, rendered):
+    work = tmp_path / "checkout"
+    git("init", "--quiet", "--initial-branch", "main", str(work))
+    (work / "README.md").write_text("hello\n")
+    git("add", "README.md", cwd=work)
+    git("commit", "--quiet", "-m", "start", cwd=work)
+    seed_tree(work, rendered)
+    extra = f"argocd/{ENV}/extra.yaml"
+    (work / extra).write_text("someone's work in progress\n")
+    (rendered / extra).write_text("kind: ConfigMap\n")
+    try:
+        with pytest.raises(SeedError) as failure:
+            seed_tree(work, rendered)
+    finally:
+        (rendered / extra).unlink()
+    assert failure.value.kind == "conflict"
+    assert (work / extra).read_text() == "someone's work in progress\n"
