@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import stat
 import subprocess
 import tempfile
@@ -151,7 +152,7 @@ class Git:
             ]
             if credentials.ssh_known_hosts_file:
                 command += ["-o", f"UserKnownHostsFile={credentials.ssh_known_hosts_file}"]
-            self.env["GIT_SSH_COMMAND"] = " ".join(command)
+            self.env["GIT_SSH_COMMAND"] = shlex.join(command)
 
     def __call__(self, *args: str, cwd: Path | None = None, check: bool = True) -> str:
         command = [

@@ -244,3 +244,20 @@ def test_local_changes_in_a_working_tree_are_never_overwritten(tmp_path, rendere
         (rendered / extra).unlink()
     assert failure.value.kind == "conflict"
     assert (work / extra).read_text() == "someone's work in progress\n"
+
+
+def test_an_ssh_remote_that_refuses_connections_is_unreachable(tmp_path, rendered):
+    keys = tmp_path / "my keys"
+    keys.mkdir()
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "id")], check=True
+    )
+    credentials = Credentials(
+        ssh_private_key_file=str(keys / "id"),
+        ssh_known_hosts_file=str(tmp_path / "known_hosts"),
+        ssh_accept_new_host_keys=True,
+    )
+    with pytest.raises(SeedError) as failure:
+        seed_tree("ssh://git@127.0.0.1:9/titanium.git", rendered, credentials=credentials)
+    assert failure.value.kind == "unreachable"
+    assert "Connection refused" in str(failure.value)
