@@ -1,0 +1,224 @@
+"""`make bench-services`: load the gateway started by `make services-up`.
+
+Two scenarios, written to build/bench/services.json (p50/p95/p99 in ms,
+requests/s, errors):
+
+- seed: the original k6 test's shape, shortened to about 2 minutes. Virtual
+  users ramp 10 -> 50 -> 100; each iteration GETs /, /blog/, /api/posts and
+  /health/ready one after another, then thinks for 1 s. Each virtual user is
+  its own client address (X-Forwarded-For, one trusted hop, as behind the
+  ingress gateway). Our own asyncio HTTP/1.1 keep-alive client: light enough
+  to share the 2 cores with what it measures.
+- max_throughput: wrk, 50 connections, no think time, GET /api/posts (cached),
+  each request from its own simulated address (scripts/services/bench/posts.lua).
+
+A 3xx counts as success (the / redirect is not followed); anything >= 400 or a
+failed connection is an error.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_PATHS = ("/", "/blog/", "/api/posts", "/health/ready")
+# (seconds, target virtual users at the end of the stage): linear ramps, ~2 minutes.
+SEED_STAGES = ((15, 10), (30, 50), (30, 100), (35, 100), (10, 0))
+TARGETS = {
+    "seed": {"p95_ms_max": 15.0, "errors_max": 0},
+    "max_throughput": {"requests_per_s_min": 1000.0, "p99_ms_max": 100.0},
+}
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: just enough client for GETs."""
+
+    def __init__(self, host: str, port: int, address: str) -> None:
+        self.host, self.port, self.address = host, port, address
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"X-Forwarded-For: {self.address}\r\nUser-Agent: titanium-bench\r\n\r\n"
+        )
+        self.writer.write(request.encode())
+        assert self.reader is not None
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("closed")
+        status = int(status_line.split()[1])
+        length, chunked, close = 0, False, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value:
+                chunked = True
+            elif name == "connection" and value == "close":
+                close = True
+        if chunked:
+            while (size := int((await self.reader.readline()).strip() or b"0", 16)) > 0:
+                await self.reader.readexactly(size + 2)
+            await self.reader.readline()
+        elif length:
+            await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def summarise(latencies: list[float], errors: int, duration: float, **extra: object) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "requests": len(latencies) + errors,
+        "errors": errors,
+        "duration_s": round(duration, 2),
+        "requests_per_s": round((len(latencies) + errors) / duration, 1),
+        "p50_ms": round(percentile(ordered, 0.50) * 1000, 2),
+        "p95_ms": round(percentile(ordered, 0.95) * 1000, 2),
+        "p99_ms": round(percentile(ordered, 0.99) * 1000, 2),
+        "max_ms": round((ordered[-1] if ordered else 0) * 1000, 2),
+        **extra,
+    }
+
+
+def target_users(elapsed: float) -> int:
+    start_users, stage_start = 0, 0.0
+    for seconds, users in SEED_STAGES:
+        if elapsed < stage_start + seconds:
+            return round(start_users + (users - start_users) * (elapsed - stage_start) / seconds)
+        start_users, stage_start = users, stage_start + seconds
+    return 0
+
+
+async def seed(host: str, port: int, scale: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    total = sum(seconds for seconds, _ in SEED_STAGES) * scale
+    started = time.monotonic()
+
+    async def virtual_user(index: int) -> None:
+        nonlocal errors
+        connection = Connection(host, port, f"10.{index // 250}.{index % 250}.1")
+        while True:
+            elapsed = (time.monotonic() - started) / scale
+            if elapsed * scale >= total or index >= target_users(elapsed):
+                break
+            for path in SEED_PATHS:
+                began = time.perf_counter()
+                try:
+                    status = await connection.get(path)
+                except (OSError, ConnectionError, ValueError, asyncio.IncompleteReadError):
+                    errors += 1
+                    await connection.close()
+                    continue
+                if status >= 400:
+                    errors += 1
+                else:
+                    latencies.append(time.perf_counter() - began)
+            await asyncio.sleep(1.0)
+        await connection.close()
+
+    running: dict[int, asyncio.Task] = {}
+    peak = 0
+    while (elapsed := time.monotonic() - started) < total:
+        want = target_users(elapsed / scale)
+        peak = max(peak, want)
+        for index in range(want):
+            if index not in running or running[index].done():
+                running[index] = asyncio.create_task(virtual_user(index))
+        await asyncio.sleep(0.25)
+    await asyncio.gather(*running.values())
+    return summarise(latencies, errors, time.monotonic() - started, virtual_users_max=peak)
+
+
+def max_throughput(url: str, seconds: int) -> dict:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit(
+            "bench-services: wrk not found (apt-get install wrk; it is in requirements/apt.txt)"
+        )
+    subprocess.run(
+        ["curl", "-fsS", "-o", "/dev/null", f"{url}/api/posts"], check=True
+    )  # warm the cache
+    result = subprocess.run(
+        [wrk, "-t2", "-c50", f"-d{seconds}s", "--timeout", "5s", "-s",
+         str(ROOT / "scripts/services/bench/posts.lua"), url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    return {
+        "requests": figures["requests"],
+        "errors": figures["errors"],
+        "duration_s": round(figures["duration_s"], 2),
+        "requests_per_s": round(figures["requests"] / figures["duration_s"], 1),
+        "p50_ms": round(figures["p50_ms"], 2),
+        "p95_ms": round(figures["p95_ms"], 2),
+        "p99_ms": round(figures["p99_ms"], 2),
+        "max_ms": round(figures["max_ms"], 2),
+        "connections": 50,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", type=Path, default=ROOT / "build/bench/services.json")
+    parser.add_argument(
+        "--seed-scale", type=float, default=1.0, help="stretch or shrink the seed ramp"
+    )
+    parser.add_argument("--throughput-seconds", type=int, default=30)
+    args = parser.parse_args()
+    host, _, port = args.url.removeprefix("http://").partition(":")
+    load_before = os.getloadavg()
+    seed_result = asyncio.run(seed(host, int(port or 80), args.seed_scale))
+    throughput = max_throughput(args.url, args.throughput_seconds)
+    report = {
+        "target": args.url,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+        },
+        "scenarios": {"seed": seed_result, "max_throughput": throughput},
+        "targets": TARGETS,
+        "met": {
+            "seed": seed_result["p95_ms"] <= TARGETS["seed"]["p95_ms_max"]
+            and seed_result["errors"] == 0,
+            "max_throughput": throughput["requests_per_s"]
+            >= TARGETS["max_throughput"]["requests_per_s_min"]
+            and throughput["p99_ms"] <= TARGETS["max_throughput"]["p99_ms_max"],
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
