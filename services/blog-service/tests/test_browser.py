@@ -1,6 +1,6 @@
 """Debian's Chromium drives the blog through the whole stack behind the gateway:
-register, log out, log in, write a post in a new category, and find it in the
-list under a tab of that category's colour. Saves build/blog-browser.png.
+register, log out, log in, write a post in a new category, edit it, and find it
+in the list under a tab of that category's colour. Saves build/blog-browser.png.
 
 The four services run as real processes on free ports (so a developer's
 `make services-up` on the default ports is left alone), on the session's real
@@ -170,6 +170,17 @@ def test_register_login_write_and_find_the_post(gateway_url: str, browser_page) 
     assert "<script>alert('xss')</script>" in page.locator(".post-body").inner_text()
     assert page.locator(".post-body script, .post-body img").count() == 0
     assert page.locator(".author-actions").is_visible()  # it is the author's own post
+
+    # Edit it: the form comes back filled in, the change shows at once.
+    post_url = page.url
+    page.get_by_role("link", name="Edit").click()
+    assert page.get_by_label("Title").input_value() == title
+    assert page.get_by_label("Category").input_value() == category
+    title = f"{title} (edited)"
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(post_url)
+    assert page.locator("article h1").inner_text() == title
 
     # The list: a tab for the new category, in its colour, counting the post.
     page.goto(f"{gateway_url}/blog/")
