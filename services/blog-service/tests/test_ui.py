@@ -85,3 +85,17 @@ def test_forms_and_auth_pages_render(api: httpx.Client) -> None:
     ]:
         page = api.get(path)
         assert page.status_code == 200 and marker in page.text, path
+
+
+def test_search_box_finds_posts_and_keeps_the_text_escaped(
+    api: httpx.Client, signer: Signer
+) -> None:
+    marker = uuid.uuid4().hex
+    _write(api, signer, title=f"Needle {marker}")
+    _write(api, signer, title="Haystack")
+    query = f'{marker}"><script>'
+    page = api.get("/blog/", params={"q": marker}).text
+    assert f"Needle {marker}" in page and "Haystack" not in page
+    echoed = api.get("/blog/", params={"q": query}).text
+    assert "<script>" not in echoed.split('role="search"', 1)[1].split("</form>", 1)[0]
+    assert api.get("/blog/", params={"q": "a\x00"}).status_code == 422

@@ -15,7 +15,7 @@ from titanium_common.errors import ServiceUnavailable
 
 from blog_service.categories_util import slugify
 from blog_service.pagination import offset_for, window
-from blog_service.schemas import CategoryWithCount, PostOut, PostPage
+from blog_service.schemas import CategoryWithCount, PostOut, PostPage, Storable
 from blog_service.state import Blog, BlogState
 
 # Only our own files: no inline script, no CDN, no plugin, no framing.
@@ -68,6 +68,7 @@ def build_router(prefix: str) -> APIRouter:
         request: Request,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         category: Annotated[str | None, Query(max_length=60)] = None,
+        q: Annotated[str | None, Query(max_length=200), Storable] = None,
     ) -> HTMLResponse:
         per_page = blog.settings.page_size
         category = slugify(category) if category else None
@@ -78,7 +79,7 @@ def build_router(prefix: str) -> APIRouter:
                     limit=per_page,
                     offset=offset_for(page, per_page),
                     category=category,
-                    search=None,
+                    search=q or None,
                 )
             )
         except ServiceUnavailable:
@@ -89,6 +90,7 @@ def build_router(prefix: str) -> APIRouter:
             "index.html",
             categories=categories,
             active=category,
+            search=q or "",
             all_count=sum(c.post_count for c in categories),
             posts=posts,
             pager=window(page, per_page, posts.total),
