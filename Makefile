@@ -11,7 +11,6 @@ CHECKOV_VENV := .venv-checkov
 export TITANIUM_CACHE ?= $(HOME)/.cache/titanium
 export PATH := $(CURDIR)/build/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-export PYTHONDONTWRITEBYTECODE := 1
 
 # Areas append to these: setup steps and the pytest paths `make test` runs.
 SETUP_TARGETS := setup-apt setup-python setup-checkov setup-node setup-go-tools
