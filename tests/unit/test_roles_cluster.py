@@ -401,3 +401,19 @@ def test_reset_never_touches_an_adopted_cluster(vault_values):
     )
     assert "Remove the files" not in result.stdout
     assert all(counts["changed"] == 0 for counts in recap(result.stdout).values())
+
+
+@pytest.mark.skipif(
+    Path("/run/systemd/system").is_dir(), reason="this machine runs systemd, so k3s could start"
+)
+def test_k3s_stops_before_changing_a_node_without_systemd(vault_values):
+    # This machine is the local inventory's server; check mode on top, so
+    # nothing could change even if the guard were gone.
+    result = run_playbook(
+        "playbooks/cluster.yml", "-i", "inventories/local", "--check", "-e", f"@{vault_values}"
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "cannot run k3s as configured, and nothing was changed" in output
+    assert "systemd to run the service (found " in output
+    assert recap(result.stdout)["localhost"]["changed"] == 0
