@@ -107,6 +107,19 @@ def passwords() -> dict[str, str]:
     return found
 
 
+def test_check_diff_on_a_cluster_that_has_none_of_it_changes_nothing(
+    sim_cluster: SimCluster, tmp_path, passwords
+):
+    """Runs before the fixture below applies anything: staging's namespace is new here."""
+    settings = {**passwords, "titanium_environment": "staging"}
+    inventory = write_inventory(tmp_path, sim_cluster, settings)
+    rc, stats, output = run(sim_cluster, inventory, "playbooks/platform.yml", "--check", "--diff")
+    assert rc == 0, output
+    assert stats["failures"] == 0 and stats["changed"] > 0
+    missing = sim_cluster.kubectl("get", "namespace", "titanium-staging", check=False)
+    assert missing.returncode != 0 and "NotFound" in missing.stderr
+
+
 @pytest.fixture(scope="module")
 def platform(sim_cluster: SimCluster, tmp_path_factory, passwords):
     cluster = sim_cluster
