@@ -13,6 +13,7 @@ import json
 import re
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -417,3 +418,74 @@ def test_k3s_stops_before_changing_a_node_without_systemd(vault_values):
     assert "cannot run k3s as configured, and nothing was changed" in output
     assert "systemd to run the service (found " in output
     assert recap(result.stdout)["localhost"]["changed"] == 0
+
+
+# --- air-gap install -------------------------------------------------------------
+
+AIRGAP_PLAYBOOK = """
+- name: Install k3s from an air-gap directory into a directory of this test
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Install as the role does
+      ansible.builtin.include_role:
+        name: k3s
+        tasks_from: install_airgap.yml
+"""
+
+
+def make_airgap_dir(root: Path) -> Path:
+    airgap = root / "airgap"
+    airgap.mkdir()
+    (airgap / "k3s").write_bytes(b"#!/bin/sh\necho stand-in\n")
+    (airgap / "k3s-airgap-images-amd64.tar.zst").write_bytes(b"images" * 100)
+    sums = subprocess.run(
+        ["sha256sum", "k3s", "k3s-airgap-images-amd64.tar.zst"],
+        cwd=airgap,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (airgap / "sha256sum-amd64.txt").write_text(sums)
+    return airgap
+
+
+def airgap_args(root: Path, airgap: Path) -> list[str]:
+    playbook = root / "airgap.yml"
+    playbook.write_text(AIRGAP_PLAYBOOK)
+    variables = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "k3s_airgap_dir": str(airgap),
+        "k3s_arch": "amd64",
+        "k3s_binary_name": "k3s",
+        "k3s_install_dir": str(root / "node/usr/local/bin"),
+        "k3s_data_dir": str(root / "node/var/lib/rancher/k3s"),
+    }
+    (root / "node/usr/local/bin").mkdir(parents=True)
+    return [str(playbook), "-i", "localhost,", "-e", json.dumps(variables)]
+
+
+def test_airgap_install_copies_verified_files_once(tmp_path):
+    airgap = make_airgap_dir(tmp_path)
+    args = airgap_args(tmp_path, airgap)
+    first = run_playbook(*args, check=True)
+    assert recap(first.stdout)["localhost"]["changed"] == 3  # images dir, binary, images
+    node = tmp_path / "node"
+    assert (node / "usr/local/bin/k3s").read_bytes() == (airgap / "k3s").read_bytes()
+    assert (node / "usr/local/bin/k3s").stat().st_mode & 0o777 == 0o755
+    images = node / "var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar.zst"
+    assert images.read_bytes() == (airgap / "k3s-airgap-images-amd64.tar.zst").read_bytes()
+    second = run_playbook(*args, check=True)
+    assert recap(second.stdout)["localhost"]["changed"] == 0
+
+
+@pytest.mark.parametrize("tampered", ["k3s", "k3s-airgap-images-amd64.tar.zst"])
+def test_airgap_install_refuses_a_file_that_fails_its_checksum(tmp_path, tampered):
+    airgap = make_airgap_dir(tmp_path)
+    with (airgap / tampered).open("ab") as file:
+        file.write(b"tampered")
+    result = run_playbook(*airgap_args(tmp_path, airgap), check=False)
+    output = result.stdout + result.stderr
+    assert "does not hold a verified k3s" in output and "nothing was installed" in output
+    assert not (tmp_path / "node/usr/local/bin/k3s").exists()
