@@ -489,3 +489,113 @@ def test_airgap_install_refuses_a_file_that_fails_its_checksum(tmp_path, tampere
     output = result.stdout + result.stderr
     assert "does not hold a verified k3s" in output and "nothing was installed" in output
     assert not (tmp_path / "node/usr/local/bin/k3s").exists()
+
+
+# --- the kubeconfig fetched to the controller -------------------------------------
+
+KUBECONFIG_PLAYBOOK = """
+- name: Fetch the kubeconfig as the first server does
+  hosts: k3s_servers
+  gather_facts: false
+  tasks:
+    - name: Fetch as the role does
+      ansible.builtin.include_role:
+        name: k3s
+        tasks_from: kubeconfig.yml
+"""
+
+
+def kubeconfig_args(root: Path) -> list[str]:
+    """A first server (this machine, connection local) whose k3s wrote an admin
+    kubeconfig the way k3s does: everything named `default`, server 127.0.0.1."""
+    etc = root / "etc/rancher/k3s"
+    etc.mkdir(parents=True)
+    (etc / "k3s.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "default",
+                        "cluster": {
+                            "certificate-authority-data": "Q0EtREFUQQ==",
+                            "server": "https://127.0.0.1:6443",
+                        },
+                    }
+                ],
+                "users": [
+                    {
+                        "name": "default",
+                        "user": {
+                            "client-certificate-data": "Q0VSVA==",
+                            "client-key-data": "S0VZ",
+                        },
+                    }
+                ],
+                "contexts": [
+                    {"name": "default", "context": {"cluster": "default", "user": "default"}}
+                ],
+                "current-context": "default",
+            }
+        )
+    )
+    inventory = root / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "children": {
+                        "k3s_servers": {
+                            "hosts": {
+                                "localhost": {
+                                    "ansible_connection": "local",
+                                    "ansible_python_interpreter": sys.executable,
+                                    "ansible_host": "203.0.113.5",
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        )
+    )
+    playbook = root / "kubeconfig.yml"
+    playbook.write_text(KUBECONFIG_PLAYBOOK)
+    variables = {
+        "k3s_config_dir": str(etc),
+        "k3s_kubeconfig": str(root / "kube/titanium-test.yaml"),
+        "k3s_context": "titanium-test",
+    }
+    return [str(playbook), "-i", str(inventory), "-e", json.dumps(variables)]
+
+
+def test_kubeconfig_is_written_as_a_named_context_once(tmp_path):
+    args = kubeconfig_args(tmp_path)
+    first = run_playbook(*args, check=True)
+    assert "S0VZ" not in first.stdout, "the client key must never be logged"
+    written = tmp_path / "kube/titanium-test.yaml"
+    assert written.stat().st_mode & 0o777 == 0o600
+    config = yaml.safe_load(written.read_text())
+    assert [c["name"] for c in config["contexts"]] == ["titanium-test"]
+    assert config["current-context"] == "titanium-test"
+    assert config["contexts"][0]["context"] == {"cluster": "titanium-test", "user": "titanium-test"}
+    assert config["clusters"][0]["cluster"] == {
+        "certificate-authority-data": "Q0EtREFUQQ==",
+        "server": "https://203.0.113.5:6443",
+    }
+    assert config["users"][0]["user"]["client-key-data"] == "S0VZ"
+    assert recap(run_playbook(*args, check=True).stdout)["localhost"]["changed"] == 0
+
+
+def test_kubeconfig_never_overwrites_a_file_with_other_contexts(tmp_path):
+    args = kubeconfig_args(tmp_path)
+    existing = tmp_path / "kube/titanium-test.yaml"
+    existing.parent.mkdir()
+    existing.write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "contexts": [{"name": "kind-dev"}]})
+    )
+    before = existing.read_text()
+    result = run_playbook(*args, check=False)
+    assert "already holds other contexts (kind-dev)" in result.stdout + result.stderr
+    assert existing.read_text() == before
