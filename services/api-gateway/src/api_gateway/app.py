@@ -1,4 +1,3 @@
-import httpx
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.requests import Request
@@ -8,6 +7,7 @@ from titanium_common import AppContext, create_app
 
 from api_gateway.proxy import proxy
 from api_gateway.settings import Settings
+from api_gateway.upstream import Upstream
 
 METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -25,15 +25,12 @@ def labelled_route(path: str) -> Route:
 
 def build_app(settings: Settings) -> FastAPI:
     async def start(ctx: AppContext) -> None:
-        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-        limits = httpx.Limits(
-            max_connections=settings.pool_connections,
-            max_keepalive_connections=settings.pool_connections,
-            keepalive_expiry=30,
-        )
         ctx.extras["upstreams"] = {
-            name: httpx.AsyncClient(
-                base_url=url, timeout=timeout, limits=limits, follow_redirects=False
+            name: Upstream(
+                url,
+                max_connections=settings.pool_connections,
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
             )
             for name, url in (
                 ("auth", settings.auth_url),
@@ -43,8 +40,8 @@ def build_app(settings: Settings) -> FastAPI:
         }
 
     async def stop(ctx: AppContext) -> None:
-        for client in ctx.extras["upstreams"].values():
-            await client.aclose()
+        for upstream in ctx.extras["upstreams"].values():
+            await upstream.aclose()
 
     app = create_app(
         settings,

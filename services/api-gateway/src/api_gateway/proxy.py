@@ -4,11 +4,11 @@ Plain Starlette endpoint rather than a FastAPI route: it runs on every request
 and needs no validation or dependency injection.
 """
 
+import asyncio
 import json
 import logging
 import time
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from titanium_common import AppContext
@@ -19,6 +19,7 @@ from api_gateway import ratelimit
 from api_gateway.clients import client_address
 from api_gateway.routing import resolve
 from api_gateway.settings import Settings
+from api_gateway.upstream import Upstream, UpstreamConnectError, UpstreamProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +33,14 @@ HOP_BY_HOP = frozenset(
         "traceparent", "tracestate", "forwarded", "x-real-ip",
     }
 )  # fmt: skip
+# Header names as the upstream client returns them (lower-case bytes).
+# x-request-id: the middleware sets ours (the same id) on the way out.
 RESPONSE_DROP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "content-length",
-        "content-encoding",
-        "server",
-        "date",
+        b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"server",
+        b"date", b"x-request-id",
     }
-)
+)  # fmt: skip
 
 
 def _login_username(body: bytes) -> str:
@@ -127,30 +125,34 @@ async def proxy(request: Request) -> Response:
             headers={"Retry-After": str(verdict.retry_after)},
         )
 
-    client: httpx.AsyncClient = ctx.extras["upstreams"][route.upstream]
+    upstream: Upstream = ctx.extras["upstreams"][route.upstream]
     query = request.scope.get("query_string", b"").decode("latin-1")
-    url = upstream_path + (f"?{query}" if query else "")
+    target = upstream_path + (f"?{query}" if query else "")
     headers = _forward_headers(request, address)
     attempts = 1 + (settings.idempotent_retries if request.method in IDEMPOTENT else 0)
     started = time.perf_counter()
     for attempt in range(attempts):
         try:
-            answer = await client.request(request.method, url, content=body, headers=headers)
+            status, upstream_headers, content = await upstream.request(
+                request.method, target, headers, body
+            )
             break
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except UpstreamConnectError as exc:
             if attempt + 1 < attempts:
                 continue
             return _upstream_failed(ctx, route.upstream, started, 502, "upstream unreachable", exc)
-        except httpx.TimeoutException as exc:
+        except TimeoutError as exc:
             return _upstream_failed(ctx, route.upstream, started, 504, "upstream timed out", exc)
-        except httpx.HTTPError as exc:
+        except (UpstreamProtocolError, OSError, ValueError, asyncio.IncompleteReadError) as exc:
             return _upstream_failed(ctx, route.upstream, started, 502, "upstream failed", exc)
-    ctx.metrics.upstream.labels(
-        ctx.metrics.service, route.upstream, str(answer.status_code)
-    ).observe(time.perf_counter() - started)
-    response_headers = {k: v for k, v in answer.headers.items() if k.lower() not in RESPONSE_DROP}
-    response_headers.pop("x-request-id", None)  # the middleware sets ours, the same id
-    return Response(answer.content, status_code=answer.status_code, headers=response_headers)
+    ctx.metrics.upstream.labels(ctx.metrics.service, route.upstream, str(status)).observe(
+        time.perf_counter() - started
+    )
+    response = Response(content, status_code=status)
+    response.raw_headers += [
+        (name, value) for name, value in upstream_headers if name not in RESPONSE_DROP
+    ]
+    return response
 
 
 def _upstream_failed(
