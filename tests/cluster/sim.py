@@ -614,12 +614,11 @@ class SimCluster:
     def install_crds(self, *directories: Path) -> None:
         """Apply CRDs server-side and wait until the API serves them."""
         directories = directories or tuple(p for p in sorted(crds_dir().iterdir()) if p.is_dir())
-        for directory in directories:
-            self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(directory))
-        for directory in directories:
-            self.kubectl(
-                "wait", "--for=condition=Established", "--timeout=60s", "-f", str(directory)
-            )
+        files = [arg for d in directories for arg in ("-f", str(d))]
+        # One kubectl for all: each call re-reads discovery, which grows with
+        # every CRD.
+        self.kubectl("apply", "--server-side", "--force-conflicts", *files, timeout=300)
+        self.kubectl("wait", "--for=condition=Established", "--timeout=120s", *files, timeout=300)
 
     def _check_running(self) -> None:
         dead = [c.name for c in self.components if not _alive(c)]
