@@ -1,0 +1,97 @@
+"""The gitops role's Kubernetes side against the real API server of the simulated
+cluster: the AppProject, the root Application and the repository Secret are
+applied through kubernetes.core.k8s, and a second run changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.sim import SimCluster
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def run_phase(cluster: SimCluster, tmp_path: Path, remote: Path, token: str) -> str:
+    extra = {
+        "titanium_environment": "production",
+        "gitserver_enabled": False,
+        "gitops_repo_url": f"file://{remote}",
+        "gitops_repo_username": "titanium",
+        "gitops_repo_token": token,
+        "gitops_manage_repository_secret": True,
+        # Not the argocd role's Secret: other tests on the shared cluster use that one.
+        "gitops_repository_secret": "titanium-gitops-repository-under-test",
+        "gitops_kubeconfig": str(cluster.kubeconfig),
+        "gitops_render_dir": str(tmp_path / "render"),
+        "ansible_python_interpreter": sys.executable,
+    }
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(extra))
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"@{vars_file}",
+            str(REPO_ROOT / "playbooks/gitops.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")},
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert token not in result.stdout + result.stderr
+    return next(line for line in result.stdout.splitlines() if line.startswith("localhost "))
+
+
+def get(cluster: SimCluster, kind: str, name: str) -> dict:
+    return json.loads(cluster.kubectl("get", kind, name, "-n", "argocd", "-o", "json").stdout)
+
+
+def test_root_application_project_and_repository_secret_are_registered_once(
+    sim_cluster_with_crds: SimCluster, tmp_path: Path
+):
+    cluster = sim_cluster_with_crds
+    remote = tmp_path / "gitops.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "-b", "main", str(remote)], check=True)
+    cluster.kubectl("create", "namespace", "argocd", check=False)
+    token = os.urandom(12).hex()
+    try:
+        assert "changed=0" not in run_phase(cluster, tmp_path, remote, token)
+        root = get(cluster, "application", "titanium-root")
+        assert root["spec"]["source"]["repoURL"] == f"file://{remote}"
+        assert root["spec"]["source"]["path"] == "argocd/production/apps"
+        project = get(cluster, "appproject", "titanium")
+        assert project["spec"]["destinations"][0]["namespace"] == "titanium-production"
+        secret = get(cluster, "secret", "titanium-gitops-repository-under-test")
+        assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+        assert "changed=0" in run_phase(cluster, tmp_path, remote, token)
+    finally:
+        for kind, name in (
+            ("application", "titanium-root"),
+            ("appproject", "titanium"),
+            ("secret", "titanium-gitops-repository-under-test"),
+        ):
+            cluster.kubectl(
+                "delete",
+                kind,
+                name,
+                "-n",
+                "argocd",
+                "--ignore-not-found",
+                "--wait=false",
+                check=False,
+            )
