@@ -11,10 +11,14 @@ Content-Length and chunked bodies, connect and read timeouts.
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from urllib.parse import urlsplit
 
 MAX_HEADER_LINES = 200
+# Idle connections are dropped before the upstream's own keep-alive timeout
+# (uvicorn: 5 s) closes them under us, which would turn into a reset mid-request.
+KEEPALIVE_SECONDS = 4.0
 
 
 class UpstreamConnectError(Exception):
@@ -30,10 +34,15 @@ class _Connection:
         self.reader, self.writer = reader, writer
         self.reusable = True
         self.used = False
+        self.idle_since = 0.0
 
-    def dead(self) -> bool:
+    def dead(self, now: float) -> bool:
         # An idle keep-alive connection the server closed shows EOF already.
-        return self.reader.at_eof() or self.writer.is_closing()
+        return (
+            self.reader.at_eof()
+            or self.writer.is_closing()
+            or now - self.idle_since > KEEPALIVE_SECONDS
+        )
 
     def close(self) -> None:
         self.reusable = False
@@ -52,7 +61,13 @@ class _Connection:
             if reused:
                 raise UpstreamConnectError("keep-alive connection closed by the upstream") from exc
             raise
-        status_line = await self.reader.readline()
+        try:
+            status_line = await self.reader.readline()
+        except ConnectionResetError as exc:
+            self.reusable = False
+            if reused:  # the upstream dropped its idle end as we wrote: request not taken
+                raise UpstreamConnectError("keep-alive connection reset by the upstream") from exc
+            raise
         if not status_line:
             self.reusable = False
             if reused:  # closed between our check and our write: it never saw the request
@@ -119,9 +134,10 @@ class Upstream:
         self._slots = asyncio.Semaphore(max_connections)
 
     async def _connection(self) -> _Connection:
+        now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
-            if not connection.dead():
+            if not connection.dead(now):
                 return connection
             connection.close()
         try:
@@ -149,6 +165,7 @@ class Upstream:
                 connection.close()
                 raise
             if connection.reusable:
+                connection.idle_since = time.monotonic()
                 self._idle.append(connection)
             else:
                 connection.close()

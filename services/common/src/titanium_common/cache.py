@@ -31,16 +31,22 @@ class Cache:
         timeout: float = 0.25,
         retry_interval: float = 1.0,
         key_prefix: str = "",
+        max_connections: int = 128,
     ) -> None:
         self.metrics = metrics
         self.retry_interval = retry_interval
         self.key_prefix = key_prefix
+        # Blocking pool: a burst waits (up to `timeout`) for a free connection
+        # instead of failing with "too many connections" and degrading needlessly.
         self.client: redis.Redis | None = (
-            redis.from_url(
-                url,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                max_connections=64,
+            redis.Redis(
+                connection_pool=redis.BlockingConnectionPool.from_url(
+                    url,
+                    max_connections=max_connections,
+                    timeout=timeout,
+                    socket_timeout=timeout,
+                    socket_connect_timeout=timeout,
+                )
             )
             if url
             else None

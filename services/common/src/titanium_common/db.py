@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 def is_unavailable(exc: BaseException) -> bool:
     """True when the error means 'database unreachable', not 'bad query'."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+    # PoolTimeout: every pooled connection busy past the wait; overloaded is unavailable too.
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | PoolTimeout):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
