@@ -246,3 +246,32 @@ def test_a_missing_vaulted_password_stops_the_run_naming_it(sim_cluster: SimClus
     assert rc != 0
     assert "monitoring_grafana_admin_password is empty" in output
     assert "vault_grafana_admin_password" in output
+
+
+def test_rotate_secrets_writes_the_new_value_and_restarts_the_reader(platform, passwords, tmp_path):
+    cluster, _, _ = platform
+    reader = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "blog-service", "namespace": "titanium-local"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "blog-service"}},
+            "template": {
+                "metadata": {"labels": {"app": "blog-service"}},
+                "spec": {"containers": [{"name": "blog-service", "image": "registry.invalid/b:0"}]},
+            },
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(reader))
+    rotated = {**passwords, "blog_db_password": secrets.token_urlsafe(18)}
+    inventory = write_inventory(tmp_path, cluster, rotated)
+    rc, stats, output = run(cluster, inventory, "playbooks/runbooks/rotate-secrets.yml")
+    assert rc == 0, output
+    data = decoded(get(cluster, "secret", "titanium-db-blog-service", "titanium-local"))
+    assert data["password"] == rotated["blog_db_password"]
+    template = get(cluster, "deployment", "blog-service", "titanium-local")["spec"]["template"]
+    assert "titanium.io/secrets-rotated-at" in template["metadata"]["annotations"]
+    # Only the rotated Secret and its reader changed; the other Secrets were already right.
+    assert stats["changed"] == 2, output
+    cluster.kubectl("delete", "deployment", "blog-service", "-n", "titanium-local")
