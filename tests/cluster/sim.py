@@ -618,7 +618,33 @@ class SimCluster:
         # One kubectl for all: each call re-reads discovery, which grows with
         # every CRD.
         self.kubectl("apply", "--server-side", "--force-conflicts", *files, timeout=300)
-        self.kubectl("wait", "--for=condition=Established", "--timeout=120s", *files, timeout=300)
+        # One CRD per file named <group>_<plural>.yaml (controller-gen's layout,
+        # which split_crds.py follows): cheaper than parsing megabytes of YAML.
+        names = {
+            "{1}.{0}".format(*path.stem.split("_", 1))
+            for directory in directories
+            for path in Path(directory).glob("*.yaml")
+        }
+        # Polled here: `kubectl wait` fails outright on a CRD whose status has
+        # no conditions yet.
+        deadline = time.monotonic() + 120
+        while pending := names - self.established_crds():
+            if time.monotonic() > deadline:
+                raise self.fail(f"CRDs not Established: {sorted(pending)}")
+            time.sleep(0.5)
+
+    def established_crds(self) -> set[str]:
+        status, body = self.api("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+        if status != 200 or not isinstance(body, dict):
+            return set()
+        return {
+            crd["metadata"]["name"]
+            for crd in body.get("items", [])
+            if any(
+                c["type"] == "Established" and c["status"] == "True"
+                for c in crd.get("status", {}).get("conditions") or []
+            )
+        }
 
     def _check_running(self) -> None:
         dead = [c.name for c in self.components if not _alive(c)]
