@@ -103,6 +103,29 @@ def test_deployment_becomes_available_and_a_deleted_pod_is_replaced(
     )
 
 
+def test_a_job_runs_to_completion(sim_cluster: SimCluster) -> None:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "migrate", "namespace": "default"},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "migrate", "image": "registry.invalid/migrate:1"}],
+                }
+            },
+        },
+    }
+    sim_cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(job))
+    sim_cluster.kubectl(
+        "wait", "-n", "default", "--for=condition=Complete", "--timeout=60s", "job/migrate"
+    )
+    (pod,) = pods(sim_cluster, "default", "batch.kubernetes.io/job-name=migrate")
+    assert pod["status"]["phase"] == "Succeeded"
+
+
 def live_processes_in(groups: list[int]) -> list[str]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
