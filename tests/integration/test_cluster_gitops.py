@@ -53,9 +53,15 @@ def test_rendered_tree_applies_server_side(
     namespaces |= {d["metadata"]["name"] for d in documents if d["kind"] == "Namespace"}
     for namespace in sorted(namespaces):
         cluster.kubectl("create", "namespace", namespace, check=False)
-    manifest = tmp_path / f"{env}.yaml"
+    result = dry_run(cluster, documents, tmp_path / f"{env}.yaml")
+    assert result.returncode == 0, f"{env}:\n{result.stderr}"
+    applied = [line for line in result.stdout.splitlines() if "serverside-applied" in line]
+    assert len(applied) == len(documents), result.stdout
+
+
+def dry_run(cluster: SimCluster, documents: list[dict], manifest: Path):
     manifest.write_text(yaml.safe_dump_all(documents, sort_keys=False))
-    result = cluster.kubectl(
+    return cluster.kubectl(
         "apply",
         "--server-side",
         "--dry-run=server",
@@ -65,9 +71,21 @@ def test_rendered_tree_applies_server_side(
         check=False,
         timeout=300,
     )
-    assert result.returncode == 0, f"{env}:\n{result.stderr}"
-    applied = [line for line in result.stdout.splitlines() if "serverside-applied" in line]
-    assert len(applied) == len(documents), result.stdout
+
+
+def test_a_broken_tree_is_rejected(
+    sim_cluster_with_crds: SimCluster, trees: dict[str, Path], tmp_path: Path
+) -> None:
+    """The check above can fail: a misspelt field in one Deployment is refused."""
+    env = gitops.ENVIRONMENTS[0]
+    documents = built_documents(sim_cluster_with_crds, env, trees[env])
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    deployment["spec"]["replica"] = 2
+    for namespace in {d["metadata"].get("namespace") for d in documents} - {None}:
+        sim_cluster_with_crds.kubectl("create", "namespace", namespace, check=False)
+    result = dry_run(sim_cluster_with_crds, documents, tmp_path / "broken.yaml")
+    assert result.returncode != 0
+    assert ".spec.replica" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("env", gitops.ENVIRONMENTS)
