@@ -80,7 +80,7 @@ async def _limits(
     return [ratelimit.Limit("writes", subject, settings.writes_per_user)]
 
 
-def _forward_headers(request: Request, address: str) -> list[tuple[str, str]]:
+def _forward_headers(ctx: AppContext, request: Request, address: str) -> list[tuple[str, str]]:
     headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
     state = request.scope.get("state", {})
     prior = request.headers.get("x-forwarded-for")
@@ -90,8 +90,13 @@ def _forward_headers(request: Request, address: str) -> list[tuple[str, str]]:
         ("x-forwarded-proto", request.headers.get("x-forwarded-proto", request.url.scheme)),
         ("x-forwarded-host", request.headers.get("host", "")),
         ("x-request-id", state.get("request_id", "")),
-        ("traceparent", state.get("traceparent", "")),
     ]
+    if ctx.tracing is not None:  # continue the exported span, not only the trace id
+        carrier: dict[str, str] = {}
+        ctx.tracing.inject(carrier)
+        headers += list(carrier.items())
+    if not any(name == "traceparent" for name, _ in headers):
+        headers.append(("traceparent", state.get("traceparent", "")))
     return headers
 
 
@@ -128,7 +133,7 @@ async def proxy(request: Request) -> Response:
     upstream: Upstream = ctx.extras["upstreams"][route.upstream]
     query = request.scope.get("query_string", b"").decode("latin-1")
     target = upstream_path + (f"?{query}" if query else "")
-    headers = _forward_headers(request, address)
+    headers = _forward_headers(ctx, request, address)
     attempts = 1 + (settings.idempotent_retries if request.method in IDEMPOTENT else 0)
     started = time.perf_counter()
     for attempt in range(attempts):

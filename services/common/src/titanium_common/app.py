@@ -17,6 +17,7 @@ from titanium_common.logs import configure_logging
 from titanium_common.metrics import Metrics
 from titanium_common.middleware import ObservabilityMiddleware
 from titanium_common.settings import ServiceSettings
+from titanium_common.tracing import Tracing, tracing_requested
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class AppContext:
     database: Database | None = None
     verifier: TokenVerifier | None = None
     readiness_checks: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
+    # Set when OTEL_* variables ask for tracing (see tracing.py); None otherwise.
+    tracing: Tracing | None = None
     # Service-specific things (an HTTP client, a signing key...), by name.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -60,6 +63,7 @@ def create_app(
     """
     configure_logging(settings.service_name, settings.log_level)
     metrics = Metrics(settings.service_name)
+    tracing = Tracing(settings.service_name) if tracing_requested() else None
     startup_hooks = list(on_startup)
     shutdown_hooks = list(on_shutdown)
 
@@ -74,10 +78,13 @@ def create_app(
                 timeout=settings.redis_timeout,
                 key_prefix=f"{settings.service_name}:",
             ),
+            tracing=tracing,
         )
         if settings.database_url:
             ctx.database = Database(settings)
             metrics.watch_pool(ctx.database.pool_stats)
+            if tracing is not None:
+                tracing.instrument_engine(ctx.database.engine)
         if settings.jwks_url:
             ctx.verifier = TokenVerifier(
                 settings.jwks_url,
@@ -102,6 +109,8 @@ def create_app(
             if ctx.database is not None:
                 await ctx.database.dispose()
             metrics.stop()
+            if tracing is not None:
+                tracing.shutdown()
             log.info("stopped")
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
@@ -112,4 +121,6 @@ def create_app(
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
+    if tracing is not None:
+        tracing.instrument_app(app)
     return app
