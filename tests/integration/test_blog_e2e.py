@@ -334,3 +334,25 @@ def test_redis_down_still_serving(stack):
     ]:
         assert time.monotonic() < deadline
         time.sleep(0.2)
+
+
+def test_writes_are_limited_per_user_across_addresses(stack):
+    client, _ = new_user(stack)
+    token = client.headers["Authorization"]
+    codes = []
+    for i in range(21):  # GATEWAY_WRITES_PER_USER=20 in this stack; a new address each time
+        moving = stack.client(address=f"203.0.113.{i + 1}")
+        moving.headers["Authorization"] = token
+        codes.append(
+            moving.post(
+                "/api/posts", json={"title": f"w{i}", "body": "b", "category": "General"}
+            ).status_code
+        )
+    assert codes[:20] == [201] * 20 and codes[20] == 429
+    other, _ = new_user(stack)
+    assert (
+        other.post(
+            "/api/posts", json={"title": "other", "body": "b", "category": "General"}
+        ).status_code
+        == 201
+    )
