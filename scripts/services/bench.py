@@ -116,6 +116,7 @@ def target_users(elapsed: float) -> int:
 
 async def seed(host: str, port: int, scale: float) -> dict:
     latencies: list[float] = []
+    by_path: dict[str, list[float]] = {path: [] for path in SEED_PATHS}
     errors = 0
     total = sum(seconds for seconds, _ in SEED_STAGES) * scale
     started = time.monotonic()
@@ -139,6 +140,7 @@ async def seed(host: str, port: int, scale: float) -> dict:
                     errors += 1
                 else:
                     latencies.append(time.perf_counter() - began)
+                    by_path[path].append(latencies[-1])
             await asyncio.sleep(1.0)
         await connection.close()
 
@@ -152,7 +154,16 @@ async def seed(host: str, port: int, scale: float) -> dict:
                 running[index] = asyncio.create_task(virtual_user(index))
         await asyncio.sleep(0.25)
     await asyncio.gather(*running.values())
-    return summarise(latencies, errors, time.monotonic() - started, virtual_users_max=peak)
+    per_path = {
+        path: {
+            "p50_ms": round(percentile(sorted(values), 0.50) * 1000, 2),
+            "p95_ms": round(percentile(sorted(values), 0.95) * 1000, 2),
+        }
+        for path, values in by_path.items()
+    }
+    return summarise(
+        latencies, errors, time.monotonic() - started, virtual_users_max=peak, per_path=per_path
+    )
 
 
 def max_throughput(url: str, seconds: int) -> dict:
