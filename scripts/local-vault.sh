@@ -10,6 +10,9 @@
 # TITANIUM_LOCAL_VAULT_PASS (default build/secrets/local-vault.pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Makefile exports the same password file for ansible-playbook; given twice,
+# ansible-vault cannot tell which identity encrypts.
+unset ANSIBLE_VAULT_PASSWORD_FILE
 
 inventory=${TITANIUM_LOCAL_INVENTORY:-inventories/local}
 vault=$inventory/group_vars/all/vault.yml
