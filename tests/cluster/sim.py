@@ -268,14 +268,20 @@ def _start(name: str, argv: list[str], logs: Path) -> Component:
 
 
 def _alive(component: Component) -> bool:
-    """True while the recorded pid is still the process we started."""
+    """True while the recorded pid is still the process we started, not a
+    recycled pid running something else."""
+    proc = Path(f"/proc/{component.pid}")
     try:
-        exe = os.readlink(f"/proc/{component.pid}/exe")
-        stat = Path(f"/proc/{component.pid}/stat").read_text()
+        stat = (proc / "stat").read_text()
+        argv = (proc / "cmdline").read_bytes().split(b"\0")
+        exe = os.readlink(proc / "exe").removesuffix(" (deleted)")
     except OSError:
         return False
-    zombie = stat.rsplit(")", 1)[1].split()[0] == "Z"
-    return not zombie and exe.removesuffix(" (deleted)") == component.exe
+    if stat.rsplit(")", 1)[1].split()[0] == "Z":
+        return False
+    # Right after exec the command line can still read empty; a script run
+    # through its #! line shows as "sh SCRIPT ...".
+    return exe == component.exe or argv == [b""] or component.exe.encode() in argv[:2]
 
 
 def _reap(pid: int) -> None:
