@@ -80,11 +80,24 @@ def test_root_application_project_and_repository_secret_are_registered_once(
         assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
         assert "changed=0" in run_phase(cluster, tmp_path, remote, token)
     finally:
+        # No Argo CD controller runs here to honour the finalizers: drop them,
+        # so the objects really go and later tests on the shared cluster start clean.
         for kind, name in (
             ("application", "titanium-root"),
             ("appproject", "titanium"),
             ("secret", "titanium-gitops-repository-under-test"),
         ):
+            cluster.kubectl(
+                "patch",
+                kind,
+                name,
+                "-n",
+                "argocd",
+                "--type=merge",
+                "-p",
+                '{"metadata":{"finalizers":null}}',
+                check=False,
+            )
             cluster.kubectl(
                 "delete",
                 kind,
@@ -92,6 +105,6 @@ def test_root_application_project_and_repository_secret_are_registered_once(
                 "-n",
                 "argocd",
                 "--ignore-not-found",
-                "--wait=false",
+                "--wait=true",
                 check=False,
             )
