@@ -1,10 +1,9 @@
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from titanium_common.fields import EMAIL, NO_NUL
 
 USERNAME = Field(min_length=3, max_length=32, pattern=r"^[a-z0-9_]+$")
-# Deliverability is not checked here; the shape is enough to refuse typos early.
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class PublicProfile(BaseModel):
@@ -24,21 +23,21 @@ class OwnProfile(PublicProfile):
 class ProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, max_length=80)
-    bio: str | None = Field(default=None, max_length=2000)
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    display_name: str | None = Field(default=None, max_length=80, pattern=NO_NUL)
+    bio: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
 
 
 class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = USERNAME
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    email: str = Field(max_length=254, pattern=EMAIL)
     password: str = Field(min_length=8, max_length=256)
 
 
 class Credentials(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=256)
 
 
