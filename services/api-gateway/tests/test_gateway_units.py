@@ -75,3 +75,26 @@ def test_rate_limits_shared_in_redis_and_open_when_redis_is_down(redis_service):
             await c.close()
 
     asyncio.run(scenario())
+
+
+def test_a_window_boundary_does_not_reset_the_limit(redis_service, monkeypatch):
+    """Three requests just before a boundary and one just after: still refused,
+    where a fixed window would have let the fourth through."""
+    clock = [600.0 * 1000 - 0.5]  # half a second before a 60 s boundary
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+
+    async def scenario():
+        cache = Cache(redis_service.url, Metrics("gw-test"), key_prefix="gw-boundary:")
+        limits = [ratelimit.Limit("writes_user", "alice", 3)]
+        before = [(await ratelimit.check(cache, limits, 60)).allowed for _ in range(3)]
+        clock[0] += 1.0
+        after = await ratelimit.check(cache, limits, 60)
+        clock[0] += 59.0  # the earlier requests have slid out of the window
+        later = await ratelimit.check(cache, limits, 60)
+        await cache.close()
+        return before, after, later
+
+    before, after, later = asyncio.run(scenario())
+    assert before == [True, True, True]
+    assert not after.allowed and 1 <= after.retry_after <= 60
+    assert later.allowed
