@@ -9,6 +9,8 @@ for real, nothing is persisted. The mesh manifests also pass `istioctl analyze`.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,16 +49,30 @@ def test_rendered_tree_applies_server_side(
     cluster = sim_cluster_with_crds
     documents = built_documents(cluster, env, trees[env])
     assert documents, f"{env}: nothing rendered"
-    # A dry run persists nothing, so objects of a namespace the same tree
-    # creates would find no namespace: create the namespaces for real first.
-    namespaces = {d.get("metadata", {}).get("namespace") for d in documents} - {None}
-    namespaces |= {d["metadata"]["name"] for d in documents if d["kind"] == "Namespace"}
-    for namespace in sorted(namespaces):
-        cluster.kubectl("create", "namespace", namespace, check=False)
-    result = dry_run(cluster, documents, tmp_path / f"{env}.yaml")
+    with namespaces_of(cluster, documents):
+        result = dry_run(cluster, documents, tmp_path / f"{env}.yaml")
     assert result.returncode == 0, f"{env}:\n{result.stderr}"
     applied = [line for line in result.stdout.splitlines() if "serverside-applied" in line]
     assert len(applied) == len(documents), result.stdout
+
+
+@contextmanager
+def namespaces_of(cluster: SimCluster, documents: list[dict]) -> Iterator[None]:
+    """A dry run persists nothing, so objects of a namespace the same tree creates
+    would find no namespace: create the missing ones for real, and remove them
+    afterwards so later tests on the shared cluster find it as it was."""
+    wanted = {d.get("metadata", {}).get("namespace") for d in documents} - {None}
+    wanted |= {d["metadata"]["name"] for d in documents if d["kind"] == "Namespace"}
+    created = [
+        namespace
+        for namespace in sorted(wanted)
+        if cluster.kubectl("create", "namespace", namespace, check=False).returncode == 0
+    ]
+    try:
+        yield
+    finally:
+        if created:
+            cluster.kubectl("delete", "namespace", *created, "--wait=true", timeout=120)
 
 
 def dry_run(cluster: SimCluster, documents: list[dict], manifest: Path):
@@ -81,9 +97,8 @@ def test_a_broken_tree_is_rejected(
     documents = built_documents(sim_cluster_with_crds, env, trees[env])
     deployment = next(d for d in documents if d["kind"] == "Deployment")
     deployment["spec"]["replica"] = 2
-    for namespace in {d["metadata"].get("namespace") for d in documents} - {None}:
-        sim_cluster_with_crds.kubectl("create", "namespace", namespace, check=False)
-    result = dry_run(sim_cluster_with_crds, documents, tmp_path / "broken.yaml")
+    with namespaces_of(sim_cluster_with_crds, documents):
+        result = dry_run(sim_cluster_with_crds, documents, tmp_path / "broken.yaml")
     assert result.returncode != 0
     assert ".spec.replica" in result.stderr, result.stderr
 
