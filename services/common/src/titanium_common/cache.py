@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from titanium_common.metrics import Metrics
@@ -69,7 +70,7 @@ class Cache:
             self._count_degraded(operation)
             return default
         try:
-            result = await call(self.client)
+            result = await self._call_once_more_on_a_dead_socket(call)
         except (RedisError, OSError, TimeoutError) as exc:
             self._down_until = time.monotonic() + self.retry_interval
             if not self._down:
@@ -81,6 +82,18 @@ class Cache:
             self._down = False
             log.info("redis back")
         return result
+
+    async def _call_once_more_on_a_dead_socket(
+        self, call: Callable[[redis.Redis], Awaitable[T]]
+    ) -> T:
+        assert self.client is not None
+        try:
+            return await call(self.client)
+        except RedisConnectionError:
+            # A restarted Redis leaves the pool's sockets dead; one call on a fresh
+            # connection tells a restart from an outage, instead of degrading (and
+            # not counting rate limits) for a whole retry interval.
+            return await call(self.client)
 
     def _count_degraded(self, operation: str) -> None:
         self.metrics.degraded.labels(self.metrics.service, "redis", operation).inc()
