@@ -514,6 +514,10 @@ class SimCluster:
                     f"--root-ca-file={creds['ca'].cert}",
                     "--use-service-account-credentials=true",
                     f"--service-cluster-ip-range={SERVICE_CIDR}",
+                    # kwok's heartbeats lag when the machine is busy; a node marked
+                    # NotReady marks every pod on it unready, and nothing simulated
+                    # makes them ready again. Simulated nodes never really fail.
+                    "--node-monitor-grace-period=1h",
                     *common,
                 ],
                 logs,
