@@ -33,7 +33,8 @@ async def start_blog(ctx: AppContext) -> None:
     )
 
 
-def blog_state(request: Request) -> BlogState:
+# async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
+async def blog_state(request: Request) -> BlogState:
     return request.app.state.ctx.extras["blog"]
 
 

@@ -1,5 +1,6 @@
 """The app factory every service calls."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -41,8 +42,9 @@ class AppContext:
 Hook = Callable[[AppContext], Awaitable[None]]
 
 
-def get_context(request: Request) -> AppContext:
-    """FastAPI dependency: the running app's context."""
+async def get_context(request: Request) -> AppContext:
+    """FastAPI dependency: the running app's context (async: a plain `def` would
+    be run in a worker thread on every request)."""
     return request.app.state.ctx
 
 
@@ -98,6 +100,11 @@ def create_app(
         try:
             for hook in startup_hooks:
                 await hook(ctx)
+            # A full collection walks every object the imports and start-up made
+            # (hundreds of thousands in a FastAPI app): tens of milliseconds added
+            # to whichever request triggers it. Frozen, they are never walked again.
+            gc.collect()
+            gc.freeze()
             log.info("started", extra={"port": settings.port})
             yield
         finally:

@@ -24,6 +24,9 @@ def serve(app: Any, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        # The gateway derives the client address from X-Forwarded-For with its own
+        # trusted-hop count; uvicorn rewriting it first would count a hop twice.
+        proxy_headers=False,
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=10,
