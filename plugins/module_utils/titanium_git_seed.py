@@ -72,17 +72,48 @@ class Result:
         }
 
 
+PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S
+)
+SSH_URL = re.compile(
+    r"^(?:ssh|git\+ssh|ssh\+git)://(?:[^@/]+@)?(?P<host>\[[^\]/]+\]|[^/:]+)(?::(?P<port>\d+))?/"
+)
+SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?(?P<host>\[[^\]/]+\]|[^/:]+):(?!//)")
+
+
 def redact(text: str, secrets: list[str]) -> str:
-    """Strip URL userinfo and every known secret from text meant for humans."""
+    """Strip URL userinfo, private keys and every known secret from text meant for humans."""
     text = re.sub(r"(://)[^/@\s]+@", r"\1***@", text)
+    text = PRIVATE_KEY.sub("[private key removed]", text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "********")
     return text
 
 
+def ssh_endpoint(repo: str) -> tuple[str, int] | None:
+    """(host, port) of an SSH remote, as `ssh://` or scp-like `user@host:path`; else None."""
+    match = SSH_URL.match(repo) or ("://" not in repo and SCP_LIKE.match(repo))
+    if not match:
+        return None
+    port = match.groupdict().get("port")
+    return match["host"].strip("[]"), int(port or 22)
+
+
+def shown_url(repo: str) -> str:
+    """The remote as messages name it: never a password or token, but an SSH
+    user name stays, since which account refused the key is what the operator needs."""
+    if ssh_endpoint(repo):
+        return PRIVATE_KEY.sub("", re.sub(r"(://[^/@:\s]+):[^/@\s]*@", r"\1@", repo))
+    return redact(repo, [])
+
+
 def classify(stderr: str) -> str:
     lowered = stderr.lower()
+    # Before the authentication markers: a changed host key can be followed by
+    # ssh trying (and failing) to authenticate anyway.
+    if "host key verification failed" in lowered or "identification has changed" in lowered:
+        return "host-key"
     if any(
         marker in lowered
         for marker in (
@@ -106,21 +137,99 @@ def classify(stderr: str) -> str:
 
 
 EXPLANATIONS = {
-    "auth": "authentication to the Git remote failed: check the username and token (or SSH key)",
+    "auth": "authentication to {url} failed: check the username and token",
     "non-fast-forward": (
-        "the remote branch has commits this run did not start from (non-fast-forward); "
+        "the branch on {url} has commits this run did not start from (non-fast-forward); "
         "refusing to force-push: run again to seed on top of them"
     ),
-    "rejected": "the Git remote rejected the push",
-    "unreachable": "the Git remote is unreachable or is not a Git repository",
+    "rejected": "{url} rejected the push",
+    "unreachable": "{url} is unreachable or is not a Git repository",
 }
+
+
+def explain(kind: str, repo: str, credentials: Credentials, stderr: str) -> str:
+    """What failed and what the operator does about it, naming the remote without secrets."""
+    url = shown_url(repo)
+    endpoint = ssh_endpoint(repo)
+    if endpoint is None or kind not in ("auth", "host-key"):
+        return EXPLANATIONS.get(kind, EXPLANATIONS["unreachable"]).format(url=url)
+    host, port = endpoint
+    if kind == "auth":
+        key = credentials.ssh_private_key_file
+        offered = f"the key {key}" if key else "the default keys (no ssh_private_key_file given)"
+        return (
+            f"the SSH server of {url} refused {offered} (permission denied): add its public "
+            "key to that account's authorized keys (or as a deploy key with write access), "
+            "or set ssh_private_key_file to a key the server accepts"
+        )
+    known = credentials.ssh_known_hosts_file or "~/.ssh/known_hosts"
+    name = host if port == 22 else f"[{host}]:{port}"
+    if "identification has changed" in stderr.lower():
+        return (
+            f"SSH host key verification failed for {name} ({url}): its key differs from "
+            f"the one recorded in {known}, so the connection was refused (a re-keyed server "
+            "or someone in between); check the new fingerprint with the server's owner "
+            "before replacing that line"
+        )
+    return (
+        f"SSH host key verification failed for {name} ({url}): {known} holds no key for it "
+        "and host keys are checked strictly. Check the server's key fingerprint out of band "
+        f"and add it to {known} (ssh-keyscan -p {port} {host} prints it), or set "
+        "ssh_accept_new_host_keys to trust the key seen on first contact"
+    )
+
+
+def looks_like_key_material(value: str) -> bool:
+    """A private key pasted where its path belongs (a vault variable mixed up)."""
+    return "PRIVATE KEY" in value or "\n" in value
+
+
+def check_private_key(path: str | None) -> None:
+    """Refuse a key ssh would ignore or could not unlock, before any connection:
+    ssh would only report the server's 'permission denied', pointing the wrong way."""
+    if not path:
+        return
+    if looks_like_key_material(path):
+        raise SeedError(
+            "input",
+            "ssh_private_key_file holds what looks like key material, not a path: "
+            "give the path of the key file",
+        )
+    key = Path(path)
+    if not key.is_file():
+        raise SeedError("input", f"ssh_private_key_file {path} is not a file")
+    mode = key.stat().st_mode & 0o777
+    if key.stat().st_uid == os.geteuid() and mode & 0o077:
+        raise SeedError(
+            "input",
+            f"ssh_private_key_file {path} is open to other users (mode {mode:o}) and ssh "
+            f"ignores such keys: chmod 600 {path}",
+        )
+    done = subprocess.run(
+        ["ssh-keygen", "-y", "-P", "", "-f", path],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"},
+        check=False,
+    )
+    if done.returncode:
+        why = redact(done.stderr.strip(), [])
+        if "passphrase" in why:
+            why += " (ssh runs without a terminal: use a key without a passphrase)"
+        raise SeedError("input", f"ssh_private_key_file {path} cannot be used: {why}")
+
+
+def ssh_option_path(path: str) -> str:
+    return '"' + path.replace("%", "%%") + '"'
 
 
 class Git:
     """Runs git with credentials supplied through the environment, never argv."""
 
-    def __init__(self, credentials: Credentials, workdir: Path) -> None:
+    def __init__(self, credentials: Credentials, workdir: Path, repo: str) -> None:
         self.credentials = credentials
+        self.repo = repo
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(workdir),
@@ -137,22 +246,21 @@ class Git:
                 TITANIUM_GIT_USERNAME=credentials.username or "git",
                 TITANIUM_GIT_PASSWORD=credentials.password or "",
             )
+        # Always set, so that every SSH remote is reached without prompts and with
+        # host keys checked, key or no key.
+        checking = "accept-new" if credentials.ssh_accept_new_host_keys else "yes"
+        command = ["ssh", "-o", "BatchMode=yes", "-o", f"StrictHostKeyChecking={checking}"]
+        command += ["-o", "ConnectTimeout=30"]
+        # As -o options, not -i: ssh splits these values on spaces and expands
+        # %-tokens in them (-i too, after checking the unexpanded name exists), so
+        # each path is quoted with its % signs doubled.
         if credentials.ssh_private_key_file:
-            checking = "accept-new" if credentials.ssh_accept_new_host_keys else "yes"
-            command = [
-                "ssh",
-                "-i",
-                credentials.ssh_private_key_file,
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                f"StrictHostKeyChecking={checking}",
-            ]
-            if credentials.ssh_known_hosts_file:
-                command += ["-o", f"UserKnownHostsFile={credentials.ssh_known_hosts_file}"]
-            self.env["GIT_SSH_COMMAND"] = shlex.join(command)
+            key = ssh_option_path(credentials.ssh_private_key_file)
+            command += ["-o", f"IdentityFile={key}", "-o", "IdentitiesOnly=yes"]
+        if credentials.ssh_known_hosts_file:
+            known = ssh_option_path(credentials.ssh_known_hosts_file)
+            command += ["-o", f"UserKnownHostsFile={known}"]
+        self.env["GIT_SSH_COMMAND"] = shlex.join(command)
 
     def __call__(self, *args: str, cwd: Path | None = None, check: bool = True) -> str:
         command = [
@@ -179,7 +287,8 @@ class Git:
             )
         except subprocess.TimeoutExpired as exc:
             raise SeedError(
-                "unreachable", f"git {args[0]} timed out after {GIT_TIMEOUT} s"
+                "unreachable",
+                f"git {args[0]} on {shown_url(self.repo)} timed out after {GIT_TIMEOUT} s",
             ) from exc
         if check and done.returncode:
             raise self.error(args[0], done.stderr)
@@ -187,8 +296,9 @@ class Git:
 
     def error(self, verb: str, stderr: str) -> SeedError:
         kind = classify(stderr)
+        summary = explain(kind, self.repo, self.credentials, stderr)
         detail = redact(stderr.strip(), self.credentials.secrets())
-        return SeedError(kind, f"{EXPLANATIONS[kind]} (git {verb}: {detail})")
+        return SeedError(kind, f"{summary} (git {verb}: {detail})")
 
 
 def is_working_tree(repo: str) -> bool:
@@ -304,9 +414,10 @@ def seed(
         raise SeedError("input", f"src {src} is not a folder")
     if image_tags is not None and not image_tags_file:
         raise SeedError("input", "image_tags needs image_tags_file")
+    check_private_key(credentials.ssh_private_key_file)
     with tempfile.TemporaryDirectory(prefix="titanium-seed-") as tmp:
         tmp_path = Path(tmp)
-        git = Git(credentials, tmp_path)
+        git = Git(credentials, tmp_path, repo)
         # A working tree is never edited directly: the change is made in a clone
         # and fast-forwarded into it, so check mode and failures leave it alone.
         in_place = is_working_tree(repo)

@@ -18,7 +18,11 @@ description:
     kustomization (promotion). O(revert_matching) reverts the newest commit whose message
     matches (rollback), once.
   - Credentials reach git through the environment (C(GIT_ASKPASS)), never its command line,
-    and every message is scrubbed of them.
+    and every message is scrubbed of them. SSH remotes are reached with C(BatchMode)
+    (no prompt, keys only) and host keys checked.
+  - Failures name the remote (without credentials) and say what to do, in C(msg);
+    C(error_kind) is one of C(auth), C(host-key), C(non-fast-forward), C(rejected),
+    C(unreachable), C(conflict), C(input).
   - A local working tree (a folder with C(.git)) is changed by fast-forward from a clone, so
     check mode and failures leave it untouched.
 version_added: "0.1.0"
@@ -83,14 +87,26 @@ options:
     description: HTTPS password or token. Never logged, never in a message.
     type: str
   ssh_private_key_file:
-    description: Private key for SSH remotes.
+    description:
+      - Private key on the host running the module for an SSH remote (C(ssh://) or
+        C(user@host:path)), offered alone (C(IdentitiesOnly)). Without it ssh offers the
+        running user's default keys.
+      - It must be readable by its owner only and have no passphrase (ssh runs without a
+        terminal); both are checked before connecting. Its content never appears in a message.
     type: path
   ssh_known_hosts_file:
-    description: Known-hosts file for SSH remotes.
+    description:
+      - Known-hosts file holding the SSH remote's host key, as C(ssh-keyscan) prints it,
+        checked out of band. Without it ssh reads the running user's C(~/.ssh/known_hosts)
+        and C(/etc/ssh/ssh_known_hosts).
+      - Host keys are always checked strictly (C(StrictHostKeyChecking=yes)); a host
+        missing from the file or with a different key fails, naming host-key verification.
     type: path
   ssh_accept_new_host_keys:
     description:
-      - Trust an SSH host key seen for the first time (C(StrictHostKeyChecking=accept-new)).
+      - Trust and record an SSH host key seen for the first time
+        (C(StrictHostKeyChecking=accept-new)); a changed key still fails. Leave it off
+        unless the first connection is known to reach the right server.
     type: bool
     default: false
 notes:
@@ -109,6 +125,14 @@ EXAMPLES = r"""
     paths: [argocd/staging, services/base, services/overlays/staging, platform/staging]
     preserve: [services/overlays/staging/images/kustomization.yaml]
     message: Seed staging from Titanium
+
+- name: Seed over SSH with a deploy key and the server's recorded host key
+  gitops_seed:
+    repo: ssh://git@git.example.com/titanium/gitops.git
+    ssh_private_key_file: ~/.ssh/titanium_gitops_deploy
+    ssh_known_hosts_file: "{{ playbook_dir }}/files/git.example.com.known_hosts"
+    src: /tmp/render/staging
+    paths: [argocd/staging, services/base, services/overlays/staging, platform/staging]
 
 - name: Promote blog-service to 1.4.0 in staging
   gitops_seed:
@@ -157,7 +181,12 @@ commit_message:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.titanium_git_seed import Credentials, SeedError, seed
+from ansible.module_utils.titanium_git_seed import (
+    Credentials,
+    SeedError,
+    looks_like_key_material,
+    seed,
+)
 
 
 def main() -> None:
@@ -177,9 +206,10 @@ def main() -> None:
             "author_email": {"type": "str", "default": "gitops@titanium.invalid"},
             "username": {"type": "str"},
             "password": {"type": "str", "no_log": True},
-            "ssh_private_key_file": {"type": "path"},
-            "ssh_known_hosts_file": {"type": "path"},
-            "ssh_accept_new_host_keys": {"type": "bool", "default": False},
+            # Paths and a switch, not secrets: they stay readable in logs.
+            "ssh_private_key_file": {"type": "path", "no_log": False},
+            "ssh_known_hosts_file": {"type": "path", "no_log": False},
+            "ssh_accept_new_host_keys": {"type": "bool", "default": False, "no_log": False},
         },
         mutually_exclusive=[("src", "image_tags", "revert_matching")],
         required_one_of=[("src", "image_tags", "revert_matching")],
@@ -187,6 +217,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
+    key_file = params["ssh_private_key_file"]
+    if key_file and looks_like_key_material(key_file):
+        # Keep a key pasted in place of its path out of every result, invocation included.
+        module.no_log_values.add(key_file)
     credentials = Credentials(
         username=params["username"],
         password=params["password"],

@@ -1,5 +1,5 @@
-"""gitops_seed's pure parts: scrubbing, error classes, tree sync, tag edits, and
-documentation that matches the argument spec."""
+"""gitops_seed's pure parts: scrubbing, error classes, SSH remotes and keys, tree
+sync, tag edits, and documentation that matches the argument spec."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ import pytest
 
 from plugins.module_utils.titanium_git_seed import (
     SeedError,
+    check_private_key,
     classify,
     redact,
     set_image_tags,
+    shown_url,
+    ssh_endpoint,
     sync_tree,
 )
 
@@ -30,9 +33,60 @@ def test_redact_removes_url_userinfo_and_known_secrets():
     assert "https://***@git.example.com/r.git" in scrubbed
 
 
+def test_redact_removes_private_key_blocks_even_cut_short():
+    block = (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----"
+    )
+    assert redact(f"bad path {block} here", []) == "bad path [private key removed] here"
+    assert "b3BlbnNzaC1rZXk" not in redact("x -----BEGIN RSA PRIVATE KEY-----\nb3BlbnNzaC1rZXk", [])
+
+
+@pytest.mark.parametrize(
+    "repo, endpoint, shown",
+    [
+        ("ssh://git@h.example:2222/r.git", ("h.example", 2222), "ssh://git@h.example:2222/r.git"),
+        ("ssh://git:pw@h.example/r.git", ("h.example", 22), "ssh://git@h.example/r.git"),
+        ("git@h.example:team/r.git", ("h.example", 22), "git@h.example:team/r.git"),
+        ("ssh://[::1]:2200/r.git", ("::1", 2200), "ssh://[::1]:2200/r.git"),
+        ("https://tok@h.example/r.git", None, "https://***@h.example/r.git"),
+        ("file:///srv/r.git", None, "file:///srv/r.git"),
+        ("/srv/r.git", None, "/srv/r.git"),
+    ],
+)
+def test_ssh_remotes_are_recognised_and_named_without_secrets(repo, endpoint, shown):
+    assert ssh_endpoint(repo) == endpoint
+    assert shown_url(repo) == shown
+
+
+def test_unusable_private_keys_are_refused_before_connecting(tmp_path):
+    key = tmp_path / "id"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    check_private_key(str(key))
+    key.chmod(0o640)
+    with pytest.raises(SeedError, match=f"mode 640.*chmod 600 {key}"):
+        check_private_key(str(key))
+    key.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-q", "-p", "-P", "", "-N", "s3cret", "-f", str(key)], check=True)
+    with pytest.raises(SeedError, match="use a key without a passphrase"):
+        check_private_key(str(key))
+    with pytest.raises(SeedError, match="is not a file"):
+        check_private_key(str(tmp_path / "missing"))
+    with pytest.raises(SeedError, match="looks like key material") as pasted:
+        check_private_key(key.read_text())
+    assert "PRIVATE" not in str(pasted.value)
+
+
 @pytest.mark.parametrize(
     "stderr, kind",
     [
+        (
+            "Host key verification failed.\nfatal: Could not read from remote repository.",
+            "host-key",
+        ),
+        (
+            "@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @\nPermission denied (publickey)",
+            "host-key",
+        ),
         ("fatal: Authentication failed for 'https://x/r.git/'", "auth"),
         ("fatal: could not read Username for 'https://x': terminal prompts disabled", "auth"),
         ("git@x: Permission denied (publickey).", "auth"),
