@@ -1,11 +1,14 @@
-"""gitops_seed against real git: bare repositories, file:// and a smart-HTTP
-remote with basic auth. No git behaviour is simulated."""
+"""gitops_seed against real git: bare repositories, file://, a smart-HTTP
+remote with basic auth and an OpenSSH server. No git behaviour is simulated."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,9 @@ import pytest
 from plugins.module_utils import titanium_git_seed as git_seed
 from plugins.module_utils import titanium_gitops_render as gitops
 from plugins.module_utils.titanium_git_seed import Credentials, SeedError, seed
+from tests.support.ansible_run import run_playbook
 from tests.support.git_http import GitHTTPServer
+from tests.support.git_ssh import GitSSHServer, make_key
 
 ENV = "staging"
 PATHS = gitops.managed_paths(ENV)
@@ -261,3 +266,155 @@ def test_an_ssh_remote_that_refuses_connections_is_unreachable(tmp_path, rendere
         seed_tree("ssh://git@127.0.0.1:9/titanium.git", rendered, credentials=credentials)
     assert failure.value.kind == "unreachable"
     assert "Connection refused" in str(failure.value)
+
+
+# --- SSH against a real sshd (tests/support/git_ssh.py) -------------------------
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory) -> Iterator[GitSSHServer]:
+    with GitSSHServer(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ssh_keys(tmp_path_factory, sshd) -> dict[str, Path]:
+    # A space and a % in the folder: the paths must survive GIT_SSH_COMMAND, ssh's
+    # -o parsing and its %-token expansion.
+    keys = tmp_path_factory.mktemp("ssh") / "deploy keys 100%d"
+    authorized = make_key(keys / "authorized")
+    sshd.authorize(Path(f"{authorized}.pub"))
+    known_hosts = keys / "known_hosts"
+    known_hosts.write_text(sshd.known_hosts_line)
+    return {"authorized": authorized, "refused": make_key(keys / "refused"), "known": known_hosts}
+
+
+def over_ssh(keys: dict[str, Path], key: str = "authorized", **kwargs) -> Credentials:
+    kwargs.setdefault("ssh_known_hosts_file", str(keys["known"]))
+    return Credentials(ssh_private_key_file=str(keys[key]), **kwargs)
+
+
+def test_ssh_with_the_authorized_key_pushes_once(sshd, ssh_keys, rendered):
+    url = sshd.bare_repository("authorized")
+    first = seed_tree(url, rendered, message="over ssh", credentials=over_ssh(ssh_keys))
+    assert first.changed and first.pushed
+    bare = sshd.repository("authorized")
+    assert commits(bare) == ["over ssh"]
+    assert git("--git-dir", str(bare), "rev-parse", "main").strip() == first.commit
+    assert "Accepted publickey for" in sshd.log.read_text()  # through sshd, not a shortcut
+
+    second = seed_tree(url, rendered, message="over ssh", credentials=over_ssh(ssh_keys))
+    assert not second.changed and not second.pushed
+    assert commits(bare) == ["over ssh"]
+
+
+def test_ssh_with_a_key_the_server_does_not_know_is_refused_clearly(sshd, ssh_keys, rendered):
+    url = sshd.bare_repository("refused")
+    with pytest.raises(SeedError) as failure:
+        seed_tree(url, rendered, credentials=over_ssh(ssh_keys, "refused"))
+    message = str(failure.value)
+    assert failure.value.kind == "auth"
+    assert f"the SSH server of {url} refused the key {ssh_keys['refused']}" in message
+    assert "add its public key to that account's authorized keys" in message
+    assert git("--git-dir", str(sshd.repository("refused")), "branch", "--list") == ""
+
+
+def test_ssh_to_a_host_missing_from_known_hosts_fails_on_host_key(
+    sshd, ssh_keys, rendered, tmp_path
+):
+    url = sshd.bare_repository("unknown-host")
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    with pytest.raises(SeedError) as unknown:
+        seed_tree(url, rendered, credentials=over_ssh(ssh_keys, ssh_known_hosts_file=str(empty)))
+    assert unknown.value.kind == "host-key"
+    assert str(unknown.value).startswith(
+        f"SSH host key verification failed for [127.0.0.1]:{sshd.port} ({url}): "
+        f"{empty} holds no key for it"
+    )
+    assert f"ssh-keyscan -p {sshd.port} 127.0.0.1" in str(unknown.value)
+
+    # Someone else's key recorded for this address: refused even with accept-new.
+    impostor = make_key(tmp_path / "impostor")
+    kind, key = Path(f"{impostor}.pub").read_text().split()[:2]
+    empty.write_text(f"[127.0.0.1]:{sshd.port} {kind} {key}\n")
+    changed = over_ssh(ssh_keys, ssh_known_hosts_file=str(empty), ssh_accept_new_host_keys=True)
+    with pytest.raises(SeedError) as different:
+        seed_tree(url, rendered, credentials=changed)
+    assert different.value.kind == "host-key"
+    assert f"its key differs from the one recorded in {empty}" in str(different.value)
+    assert git("--git-dir", str(sshd.repository("unknown-host")), "branch", "--list") == ""
+
+
+def test_ssh_accept_new_records_the_host_key_then_checks_it(sshd, ssh_keys, rendered, tmp_path):
+    url = sshd.bare_repository("accept-new")
+    known = tmp_path / "known_hosts"
+    trusting = over_ssh(ssh_keys, ssh_known_hosts_file=str(known), ssh_accept_new_host_keys=True)
+    assert seed_tree(url, rendered, credentials=trusting).pushed
+    assert known.read_text().strip()
+    strict = over_ssh(ssh_keys, ssh_known_hosts_file=str(known))
+    assert not seed_tree(url, rendered, credentials=strict).changed
+
+
+def test_ssh_failures_through_ansible_never_show_the_key_or_the_token(sshd, ssh_keys, tmp_path):
+    """The module as an operator runs it, at -vvv: results, invocation and all."""
+    url = sshd.bare_repository("through-ansible")
+    refused = ssh_keys["refused"]
+    key_text = refused.read_text()
+    token = secrets.token_hex(16)
+    source = tmp_path / "src/argocd"
+    source.mkdir(parents=True)
+    (source / "root.yaml").write_text("kind: Application\n")
+    playbook = tmp_path / "seed.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - gitops_seed:\n"
+        "        repo: '{{ repo }}'\n        src: '{{ src }}'\n        paths: [argocd]\n"
+        "        username: git\n        password: '{{ token }}'\n"
+        "        ssh_private_key_file: '{{ key }}'\n        ssh_known_hosts_file: '{{ known }}'\n"
+    )
+
+    def run(key: str) -> str:
+        values = tmp_path / "values.json"
+        values.write_text(
+            json.dumps(
+                {
+                    "repo": url,
+                    "src": str(source.parent),
+                    "token": token,
+                    "key": key,
+                    "known": str(ssh_keys["known"]),
+                    "ansible_python_interpreter": sys.executable,
+                }
+            )
+        )
+        done = run_playbook(
+            "-i", "localhost,", "-c", "local", "-vvv", "-e", f"@{values}", str(playbook)
+        )
+        assert done.returncode != 0
+        return done.stdout + done.stderr
+
+    def assert_nothing_secret(output: str) -> None:
+        assert token not in output
+        assert "PRIVATE KEY" not in output
+        for line in key_text.splitlines()[1:-1]:
+            assert line not in output
+
+    refused_output = run(str(refused))
+    assert f"refused the key {refused}" in refused_output
+    assert_nothing_secret(refused_output)
+
+    # The key itself pasted where its path belongs (a vault variable mixed up):
+    # the message says so without Ansible's scrubbing, and Ansible's output too.
+    with pytest.raises(SeedError) as pasted:
+        seed(
+            url,
+            src=str(source.parent),
+            paths=["argocd"],
+            credentials=Credentials(ssh_private_key_file=key_text),
+        )
+    assert_nothing_secret(str(pasted.value))
+    pasted_output = run(key_text)
+    assert "holds what looks like key material, not a path" in pasted_output
+    assert_nothing_secret(pasted_output)
+    assert git("--git-dir", str(sshd.repository("through-ansible")), "branch", "--list") == ""
