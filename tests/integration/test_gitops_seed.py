@@ -16,7 +16,7 @@ import pytest
 from plugins.module_utils import titanium_git_seed as git_seed
 from plugins.module_utils import titanium_gitops_render as gitops
 from plugins.module_utils.titanium_git_seed import Credentials, SeedError, seed
-from tests.support.ansible_run import run_playbook
+from tests.support.ansible_run import recap, run_playbook
 from tests.support.git_http import GitHTTPServer
 from tests.support.git_ssh import GitSSHServer, make_key
 
@@ -418,3 +418,35 @@ def test_ssh_failures_through_ansible_never_show_the_key_or_the_token(sshd, ssh_
     assert "holds what looks like key material, not a path" in pasted_output
     assert_nothing_secret(pasted_output)
     assert git("--git-dir", str(sshd.repository("through-ansible")), "branch", "--list") == ""
+
+
+@pytest.mark.slow
+def test_the_gitops_role_seeds_over_ssh_with_its_variables(sshd, ssh_keys, tmp_path):
+    """playbooks/gitops.yml with the role's SSH variables: first contact accepted
+    and recorded, then the recorded key checked strictly on the second run."""
+    url = sshd.bare_repository("role")
+    known = tmp_path / "known_hosts"
+    values = {
+        "titanium_environment": ENV,
+        "gitserver_enabled": False,
+        "gitops_repo_url": url,
+        "gitops_register_with_argocd": False,
+        "gitops_render_dir": str(tmp_path / "render"),
+        "gitops_ssh_private_key_file": str(ssh_keys["authorized"]),
+        "gitops_ssh_known_hosts_file": str(known),
+        "gitops_ssh_accept_new_host_keys": True,
+        "ansible_python_interpreter": sys.executable,
+    }
+    first_values = tmp_path / "first.json"
+    first_values.write_text(json.dumps(values))
+    first = run_playbook("-i", "localhost,", "-c", "local", "-e", f"@{first_values}",
+                         "playbooks/gitops.yml", check=True)  # fmt: skip
+    assert recap(first.stdout)["localhost"]["changed"] >= 1
+    assert commits(sshd.repository("role")) == [f"Seed {ENV} from Titanium"]
+    assert known.read_text().strip()
+
+    strict_values = tmp_path / "strict.json"
+    strict_values.write_text(json.dumps({**values, "gitops_ssh_accept_new_host_keys": False}))
+    second = run_playbook("-i", "localhost,", "-c", "local", "-e", f"@{strict_values}",
+                          "playbooks/gitops.yml", check=True)  # fmt: skip
+    assert recap(second.stdout)["localhost"]["changed"] == 0
