@@ -1,5 +1,6 @@
 """Each image (api-gateway, auth-service, user-service) runs exactly the
-versions the tests ran, and has every package its requirements.in names."""
+versions the tests ran, and has every package its requirements.in names; one
+services/Dockerfile builds all four (blog-service's lock: its own tests)."""
 
 import re
 from pathlib import Path
@@ -31,9 +32,22 @@ def test_image_lock_agrees_with_the_repository_lock(service):
     assert differing == {}, "run `make lock-service-images` after `make lock`"
 
 
-@pytest.mark.parametrize("service", ["api-gateway", "auth-service", "user-service"])
-def test_dockerfile_runs_as_non_root_with_one_worker(service):
-    dockerfile = (SERVICES / service / "Dockerfile").read_text()
-    assert dockerfile.count("FROM python:3.11-slim") == 2
+def test_one_dockerfile_pinned_non_root_one_worker():
+    """services/Dockerfile builds every image (tests/integration/test_service_images.py
+    builds and runs them); no service keeps a Dockerfile of its own."""
+    dockerfile = (SERVICES / "Dockerfile").read_text()
+    assert re.search(
+        r"^ARG BASE_IMAGE=python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}$", dockerfile, re.M
+    )
     assert re.search(r"^USER 10001:10001$", dockerfile, re.MULTILINE)
-    assert "--workers" not in dockerfile and 'CMD ["serve"]' in dockerfile
+    assert "--workers" not in dockerfile and dockerfile.rstrip().endswith('CMD ["serve"]')
+    leftovers = [path for path in SERVICES.glob("*/*") if "docker" in path.name.lower()]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("service", ["api-gateway", "auth-service", "user-service", "blog-service"])
+def test_dockerfile_has_a_stage_per_service(service):
+    dockerfile = (SERVICES / "Dockerfile").read_text()
+    package = service.replace("-", "_")
+    stage = re.search(rf"^FROM runtime AS {service}$(.*?)(?=^FROM )", dockerfile, re.M | re.S)
+    assert stage and f'ENTRYPOINT ["python", "-m", "{package}"]' in stage[1]
