@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Builds the Debian 12 image Molecule's podman scenarios run, without pulling
-# from any registry: debootstrap a bookworm minbase, add what Ansible needs on a
-# managed host, and `podman import` it. The root filesystem tarball is cached
-# under $TITANIUM_CACHE, so a second run only re-imports (or does nothing when
-# the image is already there).
+# Builds a Debian 12 image without pulling from any registry: debootstrap a
+# bookworm minbase, add the packages asked for, and `podman import` it. The root
+# filesystem tarball is cached under $TITANIUM_CACHE, so a second run only
+# re-imports (or does nothing when the image is already there).
+#
+#   debian-image.sh                      Molecule's managed-host image (below)
+#   debian-image.sh IMAGE PACKAGE...     any other, e.g. scripts/services/base-image.sh
 set -euo pipefail
 
-image=${TITANIUM_DEBIAN_IMAGE:-localhost/titanium-debian:12}
+if (($# > 0)); then
+  image=$1
+  shift
+  packages=("$@")
+else
+  image=${TITANIUM_DEBIAN_IMAGE:-localhost/titanium-debian:12}
+  # python3 for Ansible itself, python3-apt for ansible.builtin.apt,
+  # ca-certificates and procps because the k3s role needs them (so Molecule
+  # never reaches for a package mirror).
+  packages=(python3 python3-apt ca-certificates procps)
+fi
 cache=${TITANIUM_CACHE:-$HOME/.cache/titanium}/images
-tarball=$cache/titanium-debian-12.tar
-# python3 for Ansible itself, python3-apt for ansible.builtin.apt,
-# ca-certificates and procps because the k3s role needs them (so Molecule never
-# reaches for a package mirror). Changing this list rebuilds.
-packages=(python3 python3-apt ca-certificates procps)
+name=${image##*/}
+tarball=$cache/${name//:/-}.tar
+# Changing the package list rebuilds.
 stamp=$(printf '%s\n' bookworm minbase "${packages[@]}" | sha256sum | cut -c1-16)
 
 if podman image exists "$image" &&
@@ -25,7 +35,7 @@ if [[ ! -s $tarball || ! -s $tarball.stamp || $(cat "$tarball.stamp") != "$stamp
   mirror=${mirror:-http://deb.debian.org/debian}
   root=$(mktemp -d "${TMPDIR:-/tmp}/titanium-rootfs.XXXXXX")
   trap 'rm -rf "$root" "$root.log"' EXIT
-  echo "debian-image: debootstrap bookworm from $mirror (once; cached in $cache)"
+  echo "debian-image: $image: debootstrap bookworm from $mirror (once; cached in $cache)"
   debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
     { tail -n 30 "$root.log" >&2; exit 1; }
   chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" \
@@ -40,7 +50,7 @@ if [[ ! -s $tarball || ! -s $tarball.stamp || $(cat "$tarball.stamp") != "$stamp
 fi
 
 previous=$(podman image inspect --format '{{ .Id }}' "$image" 2>/dev/null || true)
-podman import --change "LABEL titanium.stamp=$stamp" --change 'CMD ["sleep", "infinity"]' \
+podman import --quiet --change "LABEL titanium.stamp=$stamp" --change 'CMD ["sleep", "infinity"]' \
   "$tarball" "$image" >/dev/null
 if [[ -n $previous ]]; then
   podman rmi "$previous" >/dev/null 2>&1 || true # still used by a container: leave it
