@@ -32,6 +32,17 @@ class Prometheus:
         with urllib.request.urlopen(url, data=data, timeout=5) as answer:  # noqa: S310  http only
             return json.load(answer)["data"]["result"]
 
+    def _get(self, path: str):
+        with urllib.request.urlopen(self.url + path, timeout=5) as answer:  # noqa: S310  http only
+            return json.load(answer)["data"]
+
+    def alerts(self) -> list[dict]:
+        """Every alert the rules hold now, pending or firing."""
+        return self._get("/api/v1/alerts")["alerts"]
+
+    def metric_names(self) -> set[str]:
+        return set(self._get("/api/v1/label/__name__/values"))
+
     def wait_for(self, promql: str, timeout: float = 30) -> list[dict]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -44,46 +55,67 @@ class Prometheus:
 
 @contextmanager
 def running_prometheus(
-    workdir: Path, targets: list[str], interval: str = "1s"
+    workdir: Path,
+    targets: list[str] = (),
+    interval: str = "1s",
+    *,
+    scrape_configs: list[dict] | None = None,
+    rule_files: list[Path] = (),
+    alertmanagers: list[str] = (),
+    flags: list[str] = (),
 ) -> Iterator[Prometheus]:
+    """Scrape `targets` as job "test", or the given `scrape_configs`; evaluate
+    `rule_files` and send alerts to the `alertmanagers` (host:port); `flags` go
+    to the command line."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise RuntimeError("prometheus is missing: run `make setup` (Debian package prometheus)")
     port = free_port()
+    settings = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "scrape_configs": scrape_configs
+        or [{"job_name": "test", "static_configs": [{"targets": list(targets)}]}],
+        "rule_files": [str(path) for path in rule_files],
+    }
+    if alertmanagers:
+        settings["alerting"] = {
+            "alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]
+        }
     config = workdir / "prometheus.yml"
-    config.write_text(
-        json.dumps(
-            {
-                "global": {"scrape_interval": interval, "evaluation_interval": interval},
-                "scrape_configs": [{"job_name": "test", "static_configs": [{"targets": targets}]}],
-            }
-        )
-    )
+    config.write_text(json.dumps(settings))
     log = workdir / "prometheus.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--web.enable-lifecycle",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+        *flags,
+    ]
+    with ready_process(command, log, f"{url}/-/ready", "Prometheus") as process:
+        yield Prometheus(url, process, log)
+
+
+@contextmanager
+def ready_process(
+    command: list[str], log: Path, ready_url: str, what: str
+) -> Iterator[subprocess.Popen]:
+    """Run `command` with its output in `log`; yield once `ready_url` answers;
+    stop it on the way out. Prometheus and Alertmanager start the same way."""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1):  # noqa: S310  http only
+                with urllib.request.urlopen(ready_url, timeout=1):  # noqa: S310  http only
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Prometheus did not start: {log.read_text()}") from None
+                    raise RuntimeError(f"{what} did not start: {log.read_text()}") from None
                 time.sleep(0.2)
-        yield Prometheus(url, process, log)
+        yield process
     finally:
         process.terminate()
         try:
