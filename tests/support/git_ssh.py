@@ -105,7 +105,12 @@ class GitSSHServer:
 
     def start(self) -> None:
         config = self._configure()
-        PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+        try:
+            PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+        except PermissionError as exc:
+            raise RuntimeError(
+                f"sshd needs {PRIVSEP_DIR}: mkdir -m 755 {PRIVSEP_DIR} as root"
+            ) from exc
         with self.log.open("w") as log:
             # -D: stay in the foreground as our child; -e: log to stderr (the log file).
             self.process = subprocess.Popen(
