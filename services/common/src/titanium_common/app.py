@@ -120,7 +120,15 @@ def create_app(
                 tracing.shutdown()
             log.info("stopped")
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        # The middleware refuses an oversized body before any route sees it, so
+        # every operation can answer 413: say so, or clients (and fuzzers) are surprised.
+        responses={413: {"description": f"Request body over {settings.max_body_bytes} bytes"}},
+    )
     install_error_handlers(app)
     app.include_router(health_router)
     for router in routers:
