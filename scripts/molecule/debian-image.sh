@@ -16,8 +16,9 @@ else
   image=${TITANIUM_DEBIAN_IMAGE:-localhost/titanium-debian:12}
   # python3 for Ansible itself, python3-apt for ansible.builtin.apt,
   # ca-certificates and procps because the k3s role needs them (so Molecule
-  # never reaches for a package mirror).
-  packages=(python3 python3-apt ca-certificates procps)
+  # never reaches for a package mirror), systemd and systemd-sysv so the
+  # container can boot systemd as PID 1 and the role can run k3s as a service.
+  packages=(python3 python3-apt ca-certificates procps systemd systemd-sysv)
 fi
 cache=${TITANIUM_CACHE:-$HOME/.cache/titanium}/images
 name=${image##*/}

@@ -1,0 +1,3 @@
+module titanium/molecule/k3s/standin
+
+go 1.26
