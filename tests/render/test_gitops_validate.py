@@ -49,7 +49,9 @@ def test_the_shared_base_is_identical_for_every_environment():
 
 
 def test_every_secret_the_manifests_name_is_listed_in_secrets_yml():
-    listed = {s["name"]: set(s["keys"]) for s in gitops.common_values()["secrets"]}
+    listed = {
+        s["name"]: {item["key"] for item in s["data"]} for s in gitops.common_values()["secrets"]
+    }
     used = set()
     for env in gitops.ENVIRONMENTS:
         for text in gitops.render(env).values():

@@ -298,9 +298,9 @@ def test_every_secret_the_gitops_tree_names_is_created_from_the_vault(source):
     assert {o["metadata"]["namespace"] for o in objects if o["kind"] == "Secret"} == {namespace}
     for entry in catalog:
         data = secret_data(objects, entry["name"])
-        assert set(data) == set(entry["keys"])
-        for key, variable in entry["keys"].items():
-            assert data[key] == FAKE_SECRETS[f"vault_{variable}"], (entry["name"], key)
+        assert set(data) == {item["key"] for item in entry["data"]}
+        for item in entry["data"]:
+            assert data[item["key"]] == FAKE_SECRETS[f"vault_{item['from']}"], (entry["name"], item)
 
 
 # --- What each chart is promised ----------------------------------------------------

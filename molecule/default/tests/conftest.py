@@ -79,7 +79,11 @@ def catalog() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def vaulted_names() -> list[str]:
     """Every inventory variable whose value reaches the cluster in this scenario."""
-    blog = {variable for secret in blog_secret_catalog() for variable in secret["keys"].values()}
+    blog = {
+        variable
+        for secret in blog_secret_catalog()
+        for variable in (entry["from"] for entry in secret["data"])
+    }
     return sorted(blog | set(PLATFORM_VAULTED))
 
 

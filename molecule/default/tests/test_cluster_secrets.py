@@ -47,7 +47,7 @@ def test_blog_secret_holds_exactly_its_vaulted_values(scenario, read_secret, blo
     assert secret.labels["app.kubernetes.io/managed-by"] == "ansible"
     assert_holds(
         secret,
-        {key: scenario.vaulted(variable) for key, variable in blog_secret["keys"].items()},
+        {entry["key"]: scenario.vaulted(entry["from"]) for entry in blog_secret["data"]},
     )
 
 
