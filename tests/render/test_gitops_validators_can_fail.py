@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 from pathlib import Path
 
 import yaml
 
 from plugins.module_utils import titanium_gitops_render as gitops
 from tests.render import gitops_validate as v
+from tests.support.tokens import fresh_private_key_pem
 
 
 def objects_of(env: str, relative: str) -> list[tuple[str, dict]]:
@@ -20,13 +22,14 @@ def objects_of(env: str, relative: str) -> list[tuple[str, dict]]:
 
 def test_secret_scan_finds_planted_secrets_and_nothing_in_the_real_tree():
     assert v.scan_secrets(gitops.render("production")) == []
+    # Every planted value is made now, so none stands in Git.
+    key_lines = fresh_private_key_pem().splitlines()
     planted = {
-        # Built here so the planted value never stands in Git as a password.
-        "a.yaml": "password: " + "hunter2" * 2 + "\n",
-        "b.yaml": "key: |\n  -----BEGIN RSA PRIVATE KEY-----\n",
+        "a.yaml": f"password: {secrets.token_urlsafe(12)}\n",
+        "b.yaml": "key: |\n" + "".join(f"  {line}\n" for line in key_lines),
         "c.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n",
-        "d.yaml": "url: https://bob:s3cr3tvalue@git.example.com/r.git\n",
-        "e.yaml": "token: ghp_" + "a" * 36 + "\n",
+        "d.yaml": f"url: https://bob:{secrets.token_hex(8)}@git.example.com/r.git\n",
+        "e.yaml": f"token: ghp_{secrets.token_hex(18)}\n",
     }
     findings = v.scan_secrets(planted)
     for name in planted:

@@ -8,7 +8,21 @@ import time
 from collections.abc import Iterator
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+
+def fresh_private_key_pem() -> str:
+    """A private key made now, for tests that need key material: none stands in Git."""
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 class TokenFactory:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -22,23 +23,24 @@ from plugins.module_utils.titanium_git_seed import (
     ssh_endpoint,
     sync_tree,
 )
+from tests.support.tokens import fresh_private_key_pem
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_redact_removes_url_userinfo_and_known_secrets():
-    text = "fatal: unable to access 'https://bob:t0ken@git.example.com/r.git/': t0ken rejected"
-    scrubbed = redact(text, ["t0ken"])
-    assert "t0ken" not in scrubbed and "bob" not in scrubbed
+    token = secrets.token_hex(8)
+    text = f"fatal: unable to access 'https://bob:{token}@git.example.com/r.git/': {token} rejected"
+    scrubbed = redact(text, [token])
+    assert token not in scrubbed and "bob" not in scrubbed
     assert "https://***@git.example.com/r.git" in scrubbed
 
 
 def test_redact_removes_private_key_blocks_even_cut_short():
-    block = (
-        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----"
-    )
+    block = fresh_private_key_pem().strip()
+    header, body, *_ = block.splitlines()
     assert redact(f"bad path {block} here", []) == "bad path [private key removed] here"
-    assert "b3BlbnNzaC1rZXk" not in redact("x -----BEGIN RSA PRIVATE KEY-----\nb3BlbnNzaC1rZXk", [])
+    assert body not in redact(f"x {header}\n{body}", [])
 
 
 @pytest.mark.parametrize(
@@ -66,7 +68,9 @@ def test_unusable_private_keys_are_refused_before_connecting(tmp_path):
     with pytest.raises(SeedError, match=f"mode 640.*chmod 600 {key}"):
         check_private_key(str(key))
     key.chmod(0o600)
-    subprocess.run(["ssh-keygen", "-q", "-p", "-P", "", "-N", "s3cret", "-f", str(key)], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-p", "-P", "", "-N", secrets.token_hex(8), "-f", str(key)], check=True
+    )
     with pytest.raises(SeedError, match="use a key without a passphrase"):
         check_private_key(str(key))
     with pytest.raises(SeedError, match="is not a file"):
