@@ -5,8 +5,6 @@ creates Applications and patches their status the way Argo CD's controller would
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.sim import SimCluster
+from tests.support.ansible_run import run_module
 
 pytestmark = pytest.mark.slow
 
@@ -54,37 +53,7 @@ def wait_module(cluster: SimCluster, namespace: str, **args) -> tuple[int, dict]
         "interval": 1,
         **args,
     }
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible"),
-            # Not the default inventory: its vault would need a password.
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "localhost",
-            "-m",
-            "argocd_app_wait",
-            "-a",
-            json.dumps(params),
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-        ],
-        env={
-            **cluster.env(),
-            "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-        },
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    start = result.stdout.index("\n{") + 1
-    document, _ = json.JSONDecoder().raw_decode(result.stdout[start:])
-    return result.returncode, document["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return run_module("argocd_app_wait", params, env=cluster.env())
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ the interpreter of this virtualenv."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -38,6 +39,44 @@ def run_playbook(*args: str, check: bool | None = None) -> subprocess.CompletedP
     if check is not None:
         assert (result.returncode == 0) is check, result.stdout[-4000:] + result.stderr[-2000:]
     return result
+
+
+def run_module(
+    name: str, args: dict, *, env: dict[str, str] | None = None, timeout: float = 180
+) -> tuple[int, dict]:
+    """One module on localhost through `ansible -m`, the way a task runs it: its
+    return code and the module's result."""
+    result = subprocess.run(
+        [
+            str(BIN / "ansible"),
+            # Not the default inventory: its vault would need a password.
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "localhost",
+            "-m",
+            name,
+            "-a",
+            json.dumps(args),
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+        ],
+        env={
+            **(env if env is not None else os.environ),
+            "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+        },
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    # The profile_tasks callback prints timings around the JSON document.
+    document, _ = json.JSONDecoder().raw_decode(result.stdout[result.stdout.index("\n{") + 1 :])
+    return result.returncode, document["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

@@ -4,9 +4,6 @@ served by prometheus_client, whose counters grow in known proportions."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +17,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from tests.support.ansible_run import run_module
 from tests.support.prometheus_server import free_port, running_prometheus
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -190,42 +188,12 @@ def test_a_bad_query_is_reported_with_prometheus_own_words(prometheus):
         client.instant("sum(")
 
 
-def run_module(args: dict) -> tuple[int, dict]:
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-    )
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible"),
-            # Not the default inventory: its vault would need a password.
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "localhost",
-            "-m",
-            "prometheus_golden_signals",
-            "-a",
-            json.dumps(args),
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env=env,
-        timeout=120,
-    )
-    # The profile_tasks callback prints timings around the JSON document.
-    output, _ = json.JSONDecoder().raw_decode(completed.stdout[completed.stdout.index("\n{") + 1 :])
-    return completed.returncode, output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+def golden_signals(args: dict) -> tuple[int, dict]:
+    return run_module("prometheus_golden_signals", args, timeout=120)
 
 
 def test_module_end_to_end_reports_signals_and_fails_on_breach(prometheus):
-    rc, result = run_module(
+    rc, result = golden_signals(
         {"prometheus_url": prometheus.url, "window": WINDOW, "services": ["blog-service"]}
     )
     assert rc == 0, result
@@ -233,7 +201,7 @@ def test_module_end_to_end_reports_signals_and_fails_on_breach(prometheus):
     assert result["signals"]["blog-service"]["error_5xx_percent"] == pytest.approx(10.0, abs=0.01)
     assert [b["signal"] for b in result["breaches"]] == ["error_5xx_percent"]
 
-    rc, result = run_module(
+    rc, result = golden_signals(
         {"prometheus_url": prometheus.url, "window": WINDOW, "fail_on_breach": True}
     )
     assert rc != 0
@@ -241,6 +209,6 @@ def test_module_end_to_end_reports_signals_and_fails_on_breach(prometheus):
 
 
 def test_module_names_an_unreachable_prometheus():
-    rc, result = run_module({"prometheus_url": f"http://127.0.0.1:{free_port()}", "timeout": 2})
+    rc, result = golden_signals({"prometheus_url": f"http://127.0.0.1:{free_port()}", "timeout": 2})
     assert rc != 0
     assert "cannot reach Prometheus" in result["msg"]
