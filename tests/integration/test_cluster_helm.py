@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.cluster.sim import SimCluster, binary
+from tests.support.ansible_run import run_on_localhost
 
 pytestmark = pytest.mark.slow
 
@@ -20,10 +19,6 @@ HERE = Path(__file__).resolve().parent
 PLAYBOOK = HERE / "playbooks" / "helm-release.yml"
 CHART = HERE / "charts" / "sim-probe"
 NAMESPACE = "helm-probe"
-# The virtualenv's ansible-playbook, also when pytest runs outside make's PATH.
-ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or (
-    "ansible-playbook"
-)
 
 
 def release(cluster: SimCluster, greeting: str) -> dict:
@@ -34,7 +29,6 @@ def release(cluster: SimCluster, greeting: str) -> dict:
         "sim_chart_path": str(CHART),
         "sim_namespace": NAMESPACE,
         "sim_greeting": greeting,
-        "ansible_python_interpreter": sys.executable,
     }
     env = {
         **cluster.env(),
@@ -46,21 +40,7 @@ def release(cluster: SimCluster, greeting: str) -> dict:
         "HELM_CONFIG_HOME": os.path.join(cluster.workdir, "helm", "config"),
         "HELM_DATA_HOME": os.path.join(cluster.workdir, "helm", "data"),
     }
-    result = subprocess.run(
-        [
-            ANSIBLE_PLAYBOOK,
-            "-i",
-            "localhost,",
-            str(PLAYBOOK),
-            "-e",
-            json.dumps(extra),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_on_localhost(str(PLAYBOOK), extra, env=env)
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{cluster.logs()}"
     # ansible.cfg's timing callbacks print around the JSON document.
     report, _ = json.JSONDecoder().raw_decode(result.stdout[result.stdout.index("{") :])

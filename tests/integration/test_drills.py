@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.cluster.sim import SimCluster
+from tests.support.ansible_run import run_on_localhost
 
 pytestmark = pytest.mark.slow
 
@@ -63,27 +63,9 @@ def drill(cluster: SimCluster, playbook: str, **extra) -> subprocess.CompletedPr
         "titanium_kube_context": "titanium-sim",
         "drill_namespace": NAMESPACE,
         "drill_check_ingress": False,
-        "ansible_python_interpreter": sys.executable,
         **extra,
     }
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            str(REPO_ROOT / "playbooks/runbooks" / playbook),
-            "-e",
-            json.dumps(variables),
-        ],
-        env={**cluster.env(), "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+    return run_on_localhost(f"playbooks/runbooks/{playbook}", variables, env=cluster.env())
 
 
 def pods(cluster: SimCluster, name: str) -> list[str]:

@@ -4,13 +4,12 @@ test_gitops_apply.py covers the manifests against a real API server)."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.ansible_run import run_on_localhost
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV = "staging"
@@ -31,33 +30,8 @@ def playbook(remote: Path, tmp_path: Path, name: str, *args: str) -> subprocess.
         "gitops_repo_url": f"file://{remote}",
         "gitops_register_with_argocd": False,
         "gitops_render_dir": str(tmp_path / "render"),
-        "ansible_python_interpreter": sys.executable,
     }
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(extra))
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"@{vars_file}",
-            str(REPO_ROOT / name),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env=env,
-        check=False,
-    )
+    return run_on_localhost(name, extra, *args)
 
 
 def recap(result) -> str:

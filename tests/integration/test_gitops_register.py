@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.cluster.sim import SimCluster
+from tests.support.ansible_run import run_on_localhost
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -30,28 +30,8 @@ def run_phase(cluster: SimCluster, tmp_path: Path, remote: Path, token: str) -> 
         "gitops_repository_secret": "titanium-gitops-repository-under-test",
         "gitops_kubeconfig": str(cluster.kubeconfig),
         "gitops_render_dir": str(tmp_path / "render"),
-        "ansible_python_interpreter": sys.executable,
     }
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(extra))
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"@{vars_file}",
-            str(REPO_ROOT / "playbooks/gitops.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")},
-        check=False,
-        timeout=300,
-    )
+    result = run_on_localhost("playbooks/gitops.yml", extra)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert token not in result.stdout + result.stderr
     return next(line for line in result.stdout.splitlines() if line.startswith("localhost "))

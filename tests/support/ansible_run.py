@@ -10,6 +10,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,46 @@ def run_playbook(*args: str, check: bool | None = None) -> subprocess.CompletedP
     if check is not None:
         assert (result.returncode == 0) is check, result.stdout[-4000:] + result.stderr[-2000:]
     return result
+
+
+def run_on_localhost(
+    playbook: str,
+    variables: dict,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """A playbook against localhost only (not an inventory, whose vault would need
+    a password), with `variables` as extra vars and this virtualenv's Python.
+    The variables go through a file: they may hold test credentials, which have
+    no business on a command line."""
+    base = env if env is not None else dict(os.environ)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as extra_vars:
+        json.dump({"ansible_python_interpreter": sys.executable, **variables}, extra_vars)
+        extra_vars.flush()
+        return subprocess.run(
+            [
+                str(BIN / "ansible-playbook"),
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "-e",
+                f"@{extra_vars.name}",
+                str(REPO_ROOT / playbook),
+                *args,
+            ],
+            env={
+                **base,
+                "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+                "PATH": f"{BIN}:{base['PATH']}",
+            },
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO_ROOT,
+            check=False,
+        )
 
 
 def run_module(

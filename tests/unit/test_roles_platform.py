@@ -7,12 +7,8 @@ secrets only by reference), and every variable a template reads documented."""
 from __future__ import annotations
 
 import base64
-import json
-import os
 import re
 import secrets
-import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +20,8 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import filter_loader, init_plugin_loader, lookup_loader
 from ansible.template import Templar, trust_as_template
+
+from tests.support.ansible_run import run_on_localhost
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = ["blog_secrets", "istio", "monitoring", "logging", "argocd", "gitserver", "verify"]
@@ -547,23 +545,8 @@ def test_lookup_plugins_used_by_templates_exist():
     ],
 )
 def test_bad_input_stops_the_run_naming_the_variable(variable, value, says):
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "playbooks/platform.yml",
-            "--tags",
-            "istio",
-            "-e",
-            json.dumps({variable: value, "ansible_python_interpreter": sys.executable}),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")},
-        timeout=120,
-        check=False,
+    result = run_on_localhost(
+        "playbooks/platform.yml", {variable: value}, "--tags", "istio", timeout=120
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
