@@ -15,7 +15,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.cluster.sim import SimCluster, crds_dir  # noqa: E402  import after sys.path
+from tests.cluster.sim import SimCluster, crds_dir, stop_saved  # noqa: E402  import after sys.path
 
 
 def up(state_dir: Path) -> int:
@@ -37,17 +37,7 @@ def up(state_dir: Path) -> int:
 
 
 def down(state_dir: Path) -> int:
-    state = state_dir / "sim-state.json"
-    if not state.exists():
-        print("not running")
-        return 0
-    survivors = SimCluster.load(state).stop()
-    if survivors:
-        print(f"still running: {', '.join(survivors)}", file=sys.stderr)
-        return 1
-    state.unlink()
-    print("down")
-    return 0
+    return stop_saved(state_dir / "sim-state.json")
 
 
 if __name__ == "__main__":

@@ -715,18 +715,22 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _down(_: argparse.Namespace) -> int:
-    if not STATE_FILE.exists():
-        print("not running (no build/sim/state.json)")
+def stop_saved(state: Path) -> int:
+    """Stop the cluster whose state `state` holds; exit status for a command line."""
+    if not state.exists():
+        print(f"not running (no {state})")
         return 0
-    cluster = SimCluster.load()
-    survivors = cluster.stop()
+    survivors = SimCluster.load(state).stop()
     if survivors:
         print(f"still running: {', '.join(survivors)}", file=sys.stderr)
         return 1
-    STATE_FILE.unlink()
+    state.unlink()
     print("down")
     return 0
+
+
+def _down(_: argparse.Namespace) -> int:
+    return stop_saved(STATE_FILE)
 
 
 def _status(_: argparse.Namespace) -> int:
