@@ -1,5 +1,6 @@
 """The GitHub workflows' security promises: deploy secrets only ever meet this
-repository's own main branch."""
+repository's own main branch, and every action runs the exact code that was
+reviewed (a commit SHA, since a tag can be moved)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((REPO_ROOT / ".github/workflows").glob("*.yml"))
 CD = REPO_ROOT / ".github/workflows/cd.yml"
 
 TOKEN = re.compile(
@@ -119,3 +121,20 @@ def test_cd_has_no_trigger_that_runs_pull_request_code():
 def test_cd_keeps_no_git_credentials_in_the_checkout():
     checkouts = [s for s in cd_job()["steps"] if s.get("uses", "").startswith("actions/checkout@")]
     assert checkouts and all(s["with"].get("persist-credentials") is False for s in checkouts)
+
+
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>.*)$", re.M)
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
+def test_actions_are_pinned_to_a_commit_sha_with_their_tag_as_a_comment(workflow):
+    found = list(USES.finditer(workflow.read_text()))
+    assert found, f"{workflow.name} uses no action"
+    for use in found:
+        action, _, version = use["ref"].partition("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", version), (
+            f"{workflow.name}: {use['ref']} is not pinned to a full commit SHA (a tag can move)"
+        )
+        assert re.fullmatch(r"\s+#\s+v?\d+\.\d+\.\d+", use["comment"]), (
+            f"{workflow.name}: {action}@{version} lacks its release tag as a comment"
+        )
