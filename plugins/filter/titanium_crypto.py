@@ -1,35 +1,27 @@
 # Copyright: Titanium contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""bcrypt for Argo CD's admin password, with a salt derived from the password and a
-seed so that the same password always gives the same hash: a second run changes
-nothing, and a new password (or seed) gives a new hash."""
+"""bcrypt for Argo CD's admin password. Every hash gets a random salt: a salt
+derived from the password would let anyone who knows how it is derived test
+guesses against a leaked hash with one table for every install. A second run
+still changes nothing because the role keeps the stored hash while
+`bcrypt_matches` says it belongs to the password."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-
 from ansible.errors import AnsibleFilterError
 
-_STANDARD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_BCRYPT = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-_TO_BCRYPT = str.maketrans(_STANDARD, _BCRYPT)
 
-
-def stable_bcrypt(password: str, seed: str, rounds: int = 10) -> str:
-    """A bcrypt hash (`$2b$`) whose 16-byte salt is HMAC-SHA256(seed, password)."""
+def bcrypt_hash(password: str, rounds: int = 10) -> str:
+    """A bcrypt hash (`$2b$`) of `password` with a fresh random salt."""
     try:
         import bcrypt
     except ImportError as error:
-        raise AnsibleFilterError("stable_bcrypt needs the bcrypt Python package") from error
+        raise AnsibleFilterError("bcrypt_hash needs the bcrypt Python package") from error
     if not password:
-        raise AnsibleFilterError("stable_bcrypt: the password is empty")
+        raise AnsibleFilterError("bcrypt_hash: the password is empty")
     if not 4 <= int(rounds) <= 31:
-        raise AnsibleFilterError("stable_bcrypt: rounds must be between 4 and 31")
-    digest = hmac.new(str(seed).encode(), str(password).encode(), hashlib.sha256).digest()
-    salt22 = base64.b64encode(digest[:16]).decode().rstrip("=").translate(_TO_BCRYPT)
-    salt = f"$2b${int(rounds):02d}${salt22}".encode()
+        raise AnsibleFilterError("bcrypt_hash: rounds must be between 4 and 31")
+    salt = bcrypt.gensalt(rounds=int(rounds), prefix=b"2b")
     return bcrypt.hashpw(str(password).encode(), salt).decode()
 
 
@@ -47,4 +39,4 @@ def bcrypt_matches(password: str, hashed: str) -> bool:
 
 class FilterModule:
     def filters(self):
-        return {"stable_bcrypt": stable_bcrypt, "bcrypt_matches": bcrypt_matches}
+        return {"bcrypt_hash": bcrypt_hash, "bcrypt_matches": bcrypt_matches}

@@ -143,7 +143,8 @@ def render(role: str, template: str, source: str, extra: dict | None = None) -> 
             {
                 **(GITEA_FACTS if gitea else {}),
                 "argocd_admin_hash": resolve(
-                    templar, f"'{password}' | stable_bcrypt('argocd/argocd-secret')"
+                    templar_for(role, source, {"argocd_admin_password": password}),
+                    argocd_decision("argocd_new_hash"),
                 ),
                 "argocd_admin_mtime": "2026-01-01T00:00:00Z",
                 **(extra or {}),
@@ -156,6 +157,15 @@ def render(role: str, template: str, source: str, extra: dict | None = None) -> 
     text = (REPO_ROOT / "roles" / role / "templates" / template).read_text()
     rendered = templar.template(trust_as_template(text))
     return [doc for doc in yaml.safe_load_all(rendered) if doc is not None]
+
+
+def argocd_decision(name: str) -> str:
+    """An expression of the argocd role's password-hash decision, as tasks/config.yml has it."""
+    tasks = yaml.safe_load((REPO_ROOT / "roles/argocd/tasks/config.yml").read_text())
+    (decide,) = [task for task in tasks if task["name"] == "Decide the admin password hash"]
+    expression = decide["vars"][name]
+    assert expression.startswith("{{ ") and expression.endswith(" }}"), expression
+    return expression[3:-3]
 
 
 def values(role: str, template: str, source: str, extra: dict | None = None) -> dict:
@@ -242,9 +252,29 @@ def test_argocd_admin_password_is_stored_as_a_bcrypt_hash_of_the_vaulted_one(sou
     stored = data["admin.password"]
     assert stored.startswith("$2b$10$")
     assert bcrypt.checkpw(FAKE_SECRETS["vault_argocd_admin_password"].encode(), stored.encode())
-    # Same password, same hash: a second run changes nothing.
-    again = secret_data(render("argocd", "secrets.yaml.j2", source), "argocd-secret")
-    assert again["admin.password"] == stored
+
+
+def test_argocd_admin_hash_has_a_random_salt_and_a_matching_stored_hash_is_kept():
+    """A salt derived from the password makes one precomputed table fit every install;
+    idempotence comes from keeping a stored hash that still matches instead."""
+    import bcrypt
+
+    password = FAKE_SECRETS["vault_argocd_admin_password"]
+    templar = templar_for("argocd", "defaults", {"argocd_admin_password": password})
+    first, second = (resolve(templar, argocd_decision("argocd_new_hash")) for _ in range(2))
+    assert first != second, "the same password hashed twice gave the same salt and hash"
+    assert first[:29] != second[:29]
+    for hashed in (first, second):
+        assert hashed.startswith("$2b$10$")
+        assert bcrypt.checkpw(password.encode(), hashed.encode())
+
+    stored = {"argocd_stored_hash": first, "argocd_stored_mtime": "2026-01-01T00:00:00Z"}
+    keep = argocd_decision("argocd_keep")
+    assert resolve(
+        templar_for("argocd", "defaults", {"argocd_admin_password": password, **stored}), keep
+    )
+    other = {"argocd_admin_password": "not-" + password, **stored}
+    assert not resolve(templar_for("argocd", "defaults", other), keep)
 
 
 @pytest.mark.parametrize("source", SOURCES)
