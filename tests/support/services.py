@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.servers import free_port
+
 
 @dataclass
 class RunningService:
@@ -76,3 +78,23 @@ def running_service(
             process.kill()
         log_file.close()
         Path(log_file.name).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def running_user_service(
+    database_url: str, redis_url: str, **settings: str
+) -> Iterator[RunningService]:
+    """user-service migrated and serving, with cheap argon2 unless `settings`
+    (USER_* variables) say otherwise."""
+    env = {
+        "USER_DATABASE_URL": database_url,
+        "USER_REDIS_URL": redis_url,
+        "USER_PORT": str(free_port()),
+        "USER_METRICS_PORT": "0",
+        "USER_ARGON2_TIME_COST": "1",
+        "USER_ARGON2_MEMORY_KIB": "8192",
+        **settings,
+    }
+    run_command("user_service", "migrate", env)
+    with running_service("user_service", int(env["USER_PORT"]), env) as service:
+        yield service

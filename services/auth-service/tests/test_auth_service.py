@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from tests.support.servers import free_port
-from tests.support.services import run_command, running_service
+from tests.support.services import running_user_service
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long password"
@@ -21,16 +21,7 @@ PASSWORD = "a long password"
 
 @pytest.fixture(scope="module")
 def user_service(service_database, redis_service):
-    env = {
-        "USER_DATABASE_URL": service_database("users"),
-        "USER_REDIS_URL": redis_service.url,
-        "USER_PORT": str(free_port()),
-        "USER_METRICS_PORT": "0",
-        "USER_ARGON2_TIME_COST": "1",
-        "USER_ARGON2_MEMORY_KIB": "8192",
-    }
-    run_command("user_service", "migrate", env)
-    with running_service("user_service", int(env["USER_PORT"]), env) as service:
+    with running_user_service(service_database("users"), redis_service.url) as service:
         yield service
 
 

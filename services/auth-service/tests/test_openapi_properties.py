@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from tests.support.servers import free_port
-from tests.support.services import run_command, running_service
+from tests.support.services import run_command, running_service, running_user_service
 
 pytestmark = pytest.mark.slow
 schema = schemathesis.openapi.from_dict(build_app(Settings(metrics_port=0)).openapi())
@@ -17,16 +17,7 @@ schema = schemathesis.openapi.from_dict(build_app(Settings(metrics_port=0)).open
 
 @pytest.fixture(scope="module")
 def auth_service(service_database, redis_service):
-    user_env = {
-        "USER_DATABASE_URL": service_database("users"),
-        "USER_REDIS_URL": redis_service.url,
-        "USER_PORT": str(free_port()),
-        "USER_METRICS_PORT": "0",
-        "USER_ARGON2_TIME_COST": "1",
-        "USER_ARGON2_MEMORY_KIB": "8192",
-    }
-    run_command("user_service", "migrate", user_env)
-    with running_service("user_service", int(user_env["USER_PORT"]), user_env) as users:
+    with running_user_service(service_database("users"), redis_service.url) as users:
         auth_env = {
             "AUTH_DATABASE_URL": service_database("auth"),
             "AUTH_REDIS_URL": redis_service.url,

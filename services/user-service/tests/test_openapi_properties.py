@@ -8,8 +8,7 @@ from schemathesis.checks import not_a_server_error
 from user_service.app import build_app
 from user_service.settings import Settings
 
-from tests.support.servers import free_port
-from tests.support.services import run_command, running_service
+from tests.support.services import running_user_service
 from tests.support.tokens import TokenFactory, serving_jwks
 
 pytestmark = pytest.mark.slow
@@ -19,19 +18,13 @@ TOKENS = TokenFactory()
 
 @pytest.fixture(scope="module")
 def user_service(service_database, redis_service):
-    with serving_jwks(TOKENS.jwks) as jwks_url:
-        env = {
-            "USER_DATABASE_URL": service_database("users"),
-            "USER_REDIS_URL": redis_service.url,
-            "USER_JWKS_URL": jwks_url,
-            "USER_PORT": str(free_port()),
-            "USER_METRICS_PORT": "0",
-            "USER_ARGON2_TIME_COST": "1",
-            "USER_ARGON2_MEMORY_KIB": "8192",
-        }
-        run_command("user_service", "migrate", env)
-        with running_service("user_service", int(env["USER_PORT"]), env) as service:
-            yield service
+    with (
+        serving_jwks(TOKENS.jwks) as jwks_url,
+        running_user_service(
+            service_database("users"), redis_service.url, USER_JWKS_URL=jwks_url
+        ) as service,
+    ):
+        yield service
 
 
 @schema.parametrize()
