@@ -14,10 +14,15 @@ def build_app(settings: Settings) -> FastAPI:
     async def start(ctx: AppContext) -> None:
         ctx.extras["passwords"] = Passwords(settings)
 
+    async def stop(ctx: AppContext) -> None:
+        if "passwords" in ctx.extras:
+            ctx.extras["passwords"].close()
+
     return create_app(
         settings,
         title="user-service",
         description="Profiles and credentials of the Titanium blog's users.",
         routers=[users.router, internal.router],
         on_startup=[start],
+        on_shutdown=[stop],
     )

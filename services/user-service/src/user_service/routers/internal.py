@@ -18,8 +18,10 @@ router = APIRouter(prefix="/internal", tags=["internal"])
 Session = Annotated[AsyncSession, Depends(db_session)]
 Context = Annotated[AppContext, Depends(get_context)]
 
+HASHING_BUSY = {503: {"description": "too many passwords being hashed: retry after Retry-After"}}
 
-@router.post("/users", status_code=201, response_model=OwnProfile)
+
+@router.post("/users", status_code=201, response_model=OwnProfile, responses=HASHING_BUSY)
 async def create_user(new: NewUser, session: Session, ctx: Context) -> User:
     passwords = ctx.extras["passwords"]
     user = User(
@@ -41,7 +43,7 @@ async def create_user(new: NewUser, session: Session, ctx: Context) -> User:
 @router.post(
     "/credentials/verify",
     response_model=VerifiedUser,
-    responses={401: {"description": "wrong username or password"}},
+    responses={401: {"description": "wrong username or password"}, **HASHING_BUSY},
 )
 async def verify_credentials(
     credentials: Credentials, session: Session, ctx: Context
