@@ -20,7 +20,10 @@ from titanium_common.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-ALGORITHMS = ["EdDSA", "RS256"]
+# What auth-service signs with (Ed25519 or RSA keys). A key verifies only its
+# own algorithm: a token whose header names another one is refused before the
+# key is used, whatever the header says.
+ALGORITHMS = frozenset({"EdDSA", "RS256"})
 UNKNOWN_KID_REFETCH_SECONDS = 5.0
 
 
@@ -49,7 +52,7 @@ class TokenVerifier:
         self.audience = audience
         self.cache_seconds = cache_seconds
         self._http = http or httpx.AsyncClient(timeout=2.0)
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
 
@@ -57,8 +60,8 @@ class TokenVerifier:
         """Install keys directly (auth-service verifies with its own JWKS this way)."""
         keys = {}
         for entry in jwt.PyJWKSet.from_dict(jwks).keys:
-            if entry.key_id:
-                keys[entry.key_id] = entry.key
+            if entry.key_id and entry.algorithm_name in ALGORITHMS:
+                keys[entry.key_id] = entry
         self._keys = keys
         self._fetched_at = time.monotonic()
 
@@ -80,7 +83,7 @@ class TokenVerifier:
                 if not self._keys:
                     raise ServiceUnavailable("token keys") from exc
 
-    async def _key_for(self, kid: str) -> Any:
+    async def _key_for(self, kid: str) -> jwt.PyJWK:
         if time.monotonic() - self._fetched_at > self.cache_seconds or not self._keys:
             await self._refresh(unknown_kid=False)
         if kid not in self._keys:
@@ -95,12 +98,15 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidToken("malformed token") from exc
-        key = await self._key_for(str(header.get("kid", "")))
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("no key id")
+        key = await self._key_for(kid)
         try:
             claims = jwt.decode(
                 token,
-                key,
-                algorithms=ALGORITHMS,
+                key.key,
+                algorithms=[key.algorithm_name],
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
