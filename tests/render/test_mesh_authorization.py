@@ -1,0 +1,95 @@
+"""Who may call what inside the mesh, judged from the built manifests.
+
+Every environment's tree is rendered and built with `kubectl kustomize`; the
+AuthorizationPolicies are then evaluated (tests/render/istio_authz.py) for
+requests made with the identities the Deployments really run as. The schema
+check of the same policies is the render tier's (test_gitops_validate.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from plugins.module_utils import titanium_gitops_render as gitops
+from tests.render import gitops_validate
+from tests.render.istio_authz import Request, UnsupportedPolicy, allowed
+
+INGRESS = "cluster.local/ns/{namespace}/sa/{service_account}"
+
+
+@pytest.fixture(scope="module", params=gitops.ENVIRONMENTS)
+def mesh(request, tmp_path_factory):
+    env = request.param
+    tree = tmp_path_factory.mktemp(f"mesh-{env}")
+    gitops.write_tree(gitops.render(env), tree)
+    report = gitops_validate.Report()
+    objects = [obj for _, obj in gitops_validate.build_objects({env: tree}, report)[env]]
+    assert report.errors == []
+    return Mesh(env, objects)
+
+
+class Mesh:
+    def __init__(self, env: str, objects: list[dict]):
+        values = gitops.load_values(env)
+        self.namespace = values["namespace"]
+        self.ports = {name: svc["port"] for name, svc in values["services"].items()}
+        self.policies = [o for o in objects if o["kind"] == "AuthorizationPolicy"]
+        self.deployments = {
+            o["metadata"]["name"]: o["spec"]["template"]
+            for o in objects
+            if o["kind"] == "Deployment"
+        }
+        assert self.policies and self.deployments
+        ingress = values["ingress_gateway"]
+        self.ingress_principal = INGRESS.format(**ingress)
+
+    def principal(self, caller: str) -> str:
+        account = self.deployments[caller]["spec"]["serviceAccountName"]
+        return f"cluster.local/ns/{self.namespace}/sa/{account}"
+
+    def may(self, caller: str, callee: str, path: str, method: str = "POST") -> bool:
+        principal = self.ingress_principal if caller == "ingress" else self.principal(caller)
+        labels = self.deployments[callee]["metadata"]["labels"]
+        request = Request(principal, self.ports[callee], path, method)
+        return allowed(self.policies, labels, request)
+
+
+INTERNAL_PATHS = ["/internal/users", "/internal/credentials/verify", "/internal", "/internal/"]
+
+
+@pytest.mark.parametrize("path", INTERNAL_PATHS)
+def test_only_auth_service_reaches_user_service_internal_api(mesh, path):
+    assert mesh.may("auth-service", "user-service", path)
+    for caller in ("api-gateway", "blog-service", "ingress"):
+        assert not mesh.may(caller, "user-service", path), f"{caller} -> user-service {path}"
+
+
+@pytest.mark.parametrize("path", ["/users/me", "/users/alice", "/health/ready"])
+def test_api_gateway_keeps_user_service_public_api(mesh, path):
+    assert mesh.may("api-gateway", "user-service", path, "GET")
+    # auth-service only ever calls the internal API.
+    assert not mesh.may("auth-service", "user-service", path, "GET")
+
+
+def test_no_service_reaches_the_internal_api_of_any_other_service(mesh):
+    for callee in mesh.ports:
+        for caller in (*mesh.ports, "ingress"):
+            if caller == callee or (caller, callee) == ("auth-service", "user-service"):
+                continue
+            assert not mesh.may(caller, callee, "/internal/users"), f"{caller} -> {callee}"
+
+
+def test_the_ingress_reaches_api_gateway_and_nothing_else(mesh):
+    assert mesh.may("ingress", "api-gateway", "/api/posts", "GET")
+    for callee in mesh.ports:
+        if callee != "api-gateway":
+            assert not mesh.may("ingress", callee, "/api/posts", "GET"), callee
+
+
+def test_the_evaluator_refuses_what_it_cannot_judge():
+    policy = {
+        "metadata": {"name": "by-header"},
+        "spec": {"rules": [{"when": [{"key": "request.headers[x]", "values": ["y"]}]}]},
+    }
+    with pytest.raises(UnsupportedPolicy):
+        allowed([policy], {}, Request("cluster.local/ns/a/sa/b", 80, "/"))
