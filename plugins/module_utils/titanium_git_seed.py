@@ -306,13 +306,63 @@ def is_working_tree(repo: str) -> bool:
     return "://" not in repo and (path / ".git").exists()
 
 
-def _files_under(root: Path, relative: str) -> set[str]:
+def _entries_under(root: Path, relative: str) -> set[str]:
+    """Files and symbolic links at or under `relative`. A link is one entry, never
+    followed: what it points at may lie outside the checkout."""
     base = root / relative
-    if base.is_file():
+    if base.is_symlink() or base.is_file():
         return {relative}
     if not base.is_dir():
         return set()
-    return {p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file()}
+    found = set()
+    for folder, dirs, files in os.walk(base):  # os.walk does not descend into links
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        for name in [*files, *links]:
+            found.add(Path(folder, name).relative_to(root).as_posix())
+    return found
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
+
+
+def _refuse_links_above(checkout: Path, relative: str, what: str) -> None:
+    """A link among the folders above `relative` would take every write through it,
+    possibly out of the checkout: refuse, since replacing it would change the
+    repository outside what this run owns."""
+    parts = Path(relative).parts
+    for depth in range(1, len(parts)):
+        ancestor = Path(*parts[:depth])
+        if (checkout / ancestor).is_symlink():
+            raise SeedError(
+                "input",
+                f"{ancestor} in the repository is a symbolic link (to "
+                f"{_link_target(checkout / ancestor)}), and {what} {relative} lies beyond it; "
+                "seeding never follows a link. Replace the link with a real folder in the "
+                f"repository (git rm {ancestor}, commit, push) and run again",
+            )
+
+
+def _source_files(src: Path) -> set[str]:
+    """The rendered tree's files; a link in it is refused, never read through."""
+    found = set()
+    for folder, dirs, files in os.walk(src):
+        for name in sorted([*dirs, *files]):
+            path = Path(folder, name)
+            if path.is_symlink():
+                relative = path.relative_to(src).as_posix()
+                raise SeedError(
+                    "input",
+                    f"src holds a symbolic link, {relative} (to {_link_target(path)}); "
+                    "seeding never follows a link, which could read files from outside "
+                    f"the rendered tree into the repository. Put the file itself at {relative} "
+                    "in src (or remove it) and run again",
+                )
+        found.update(Path(folder, name).relative_to(src).as_posix() for name in files)
+    return found
 
 
 def _check_paths(paths: list[str]) -> list[str]:
@@ -328,21 +378,29 @@ def _check_paths(paths: list[str]) -> list[str]:
 
 
 def sync_tree(src: Path, checkout: Path, paths: list[str], preserve: list[str]) -> None:
-    """Make `paths` in the checkout equal to `src`, except existing `preserve` files."""
+    """Make `paths` in the checkout equal to `src`, except existing `preserve` files.
+
+    Symbolic links in the checkout are never followed. Under the managed paths a
+    link is content like a file: replaced by what `src` holds, or deleted (the link,
+    not its target). A link above a managed path, or anywhere in `src`, is refused."""
     paths = _check_paths(paths)
     preserve_set = set(_check_paths(preserve)) if preserve else set()
-    wanted = {p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()}
+    wanted = _source_files(src)
     outside = sorted(f for f in wanted if not any(f == p or f.startswith(p + "/") for p in paths))
     if outside:
         raise SeedError(
             "input", f"src holds files outside the managed paths: {', '.join(outside[:5])}"
         )
-    present = set().union(*(_files_under(checkout, p) for p in paths))
+    for path in paths:
+        _refuse_links_above(checkout, path, "the managed path")
+    present = set().union(*(_entries_under(checkout, p) for p in paths))
     for stale in sorted(present - wanted - preserve_set):
         (checkout / stale).unlink()
     for relative in sorted(wanted):
         target = checkout / relative
-        if relative in preserve_set and target.exists():
+        if target.is_symlink():
+            target.unlink()  # a link is replaced, never written through
+        elif relative in preserve_set and target.exists():
             continue  # Git owns it once seeded (image tags after promotions)
         target.parent.mkdir(parents=True, exist_ok=True)
         content = (src / relative).read_bytes()
@@ -354,7 +412,17 @@ def set_image_tags(checkout: Path, relative: str, tags: dict) -> None:
     """Rewrite `newTag` of the named images in a kustomization or component."""
     import yaml
 
+    (relative,) = _check_paths([relative])
+    _refuse_links_above(checkout, relative, "image_tags_file")
     path = checkout / relative
+    if path.is_symlink():
+        raise SeedError(
+            "input",
+            f"image_tags_file {relative} is a symbolic link in the repository (to "
+            f"{_link_target(path)}); seeding never writes through a link. Replace it with "
+            "the kustomization itself (seed the tree again, or git rm it and commit the file) "
+            "and run again",
+        )
     if not path.is_file():
         raise SeedError("input", f"{relative} does not exist on the branch")
     text = path.read_text()

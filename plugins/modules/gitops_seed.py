@@ -14,6 +14,11 @@ description:
     the same tree reports C(changed=false) and makes no commit.
   - Touches nothing outside O(paths). Never force-pushes. A branch that moved on the remote
     fails with a non-fast-forward error; the operator runs again.
+  - Never follows a symbolic link, so nothing outside the clone is read, written or deleted,
+    in check mode or not. Under O(paths) a link in the repository is replaced by what O(src)
+    holds there, or deleted (the link, not its target). A link above O(paths), an
+    O(image_tags_file) that is a link, or any link in O(src) fails with C(error_kind=input),
+    naming the link and what to do.
   - Two further operations serve the runbooks. O(image_tags) rewrites image tags in one
     kustomization (promotion). O(revert_matching) reverts the newest commit whose message
     matches (rollback), once.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -249,6 +250,140 @@ def test_local_changes_in_a_working_tree_are_never_overwritten(tmp_path, rendere
         (rendered / extra).unlink()
     assert failure.value.kind == "conflict"
     assert (work / extra).read_text() == "someone's work in progress\n"
+
+
+# --- Symbolic links: never followed out of the checkout or the rendered tree ---------
+
+
+def snapshot(root: Path) -> dict[str, bytes | str]:
+    """Every entry below root, links as links: what must not change."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            found[relative] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[relative] = path.read_bytes()
+        else:
+            found[relative] = "dir"
+    return found
+
+
+@pytest.fixture
+def outside(tmp_path) -> Path:
+    """Files that belong to someone else, next to the repository."""
+    root = tmp_path / "outside"
+    (root / "folder").mkdir(parents=True)
+    (root / "folder/namespace.yaml").write_text("precious\n")
+    (root / "folder/postgres.yaml").write_text("precious\n")
+    (root / "folder/not-rendered.yaml").write_text("precious\n")
+    (root / "victim.yaml").write_text("precious\n")
+    return root
+
+
+def commit_links(bare: Path, tmp_path: Path, links: dict[str, Path]) -> None:
+    """Push a commit that replaces each repository path with a link (as anyone who
+    can push to the GitOps repository could)."""
+    work = tmp_path / "linker"
+    git("clone", "--quiet", str(bare), str(work))
+    for relative, target in links.items():
+        git("rm", "-r", "--quiet", "--ignore-unmatch", relative, cwd=work)
+        (work / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, work / relative)
+    git("add", "-A", cwd=work)
+    git("commit", "--quiet", "-m", "links", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+
+
+def links_in(bare: Path) -> list[str]:
+    listing = git("--git-dir", str(bare), "ls-tree", "-r", "main")
+    return [line.split("\t", 1)[1] for line in listing.splitlines() if line.startswith("120000")]
+
+
+LINKED_PATHS = {
+    "managed-folder": (f"platform/{ENV}", "folder"),
+    "folder-inside": ("services/base/data", "folder"),
+    "file": (f"argocd/{ENV}/root.yaml", "victim.yaml"),
+    "preserved-file": (IMAGES, "victim.yaml"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINKED_PATHS))
+def test_links_in_the_checkout_are_replaced_never_written_or_deleted_through(
+    bare, rendered, tmp_path, outside, case
+):
+    relative, target = LINKED_PATHS[case]
+    seed_tree(bare, rendered)
+    commit_links(bare, tmp_path, {relative: outside / target})
+    before = snapshot(outside)
+
+    check = seed_tree(bare, rendered, check_mode=True, want_diff=True)
+    assert snapshot(outside) == before, "check mode wrote or deleted outside the checkout"
+    assert check.changed
+
+    result = seed_tree(bare, rendered)
+    assert result.changed and result.pushed
+    assert snapshot(outside) == before, "seeding wrote or deleted outside the checkout"
+    assert links_in(bare) == []
+    shown = git("--git-dir", str(bare), "show", f"main:{IMAGES}")
+    assert shown == (rendered / IMAGES).read_text()
+    assert not seed_tree(bare, rendered).changed
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_a_link_above_a_managed_path_is_refused_naming_it(
+    bare, rendered, tmp_path, outside, check_mode
+):
+    seed_tree(bare, rendered)
+    commit_links(bare, tmp_path, {"services": outside / "folder"})
+    before, head = snapshot(outside), commits(bare)
+    with pytest.raises(SeedError) as refused:
+        seed_tree(bare, rendered, check_mode=check_mode)
+    assert refused.value.kind == "input"
+    message = str(refused.value)
+    assert f"services in the repository is a symbolic link (to {outside / 'folder'})" in message
+    assert "git rm services" in message
+    assert snapshot(outside) == before
+    assert commits(bare) == head
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_promotion_never_writes_through_a_linked_image_tags_file(
+    bare, rendered, tmp_path, outside, check_mode
+):
+    seed_tree(bare, rendered)
+    (outside / "victim.yaml").write_text((rendered / IMAGES).read_text())
+    commit_links(bare, tmp_path, {IMAGES: outside / "victim.yaml"})
+    before, head = snapshot(outside), commits(bare)
+    with pytest.raises(SeedError, match=f"image_tags_file {IMAGES} is a symbolic link"):
+        seed(
+            str(bare),
+            image_tags={BLOG_IMAGE: "6.6.6"},
+            image_tags_file=IMAGES,
+            check_mode=check_mode,
+        )
+    assert snapshot(outside) == before
+    assert commits(bare) == head
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_link_in_the_rendered_tree_is_refused_and_never_read(
+    bare, rendered, tmp_path, outside, kind
+):
+    src = tmp_path / "render"
+    shutil.copytree(rendered, src, symlinks=True)
+    secret = secrets.token_hex(16)
+    (outside / "victim.yaml").write_text(f"secret: {secret}\n")
+    (outside / "folder/namespace.yaml").write_text(f"secret: {secret}\n")
+    leak = f"platform/{ENV}/leak.yaml" if kind == "file" else f"platform/{ENV}/leak"
+    os.symlink(outside / ("victim.yaml" if kind == "file" else "folder"), src / leak)
+    for check_mode in (True, False):
+        with pytest.raises(SeedError) as refused:
+            seed_tree(bare, src, check_mode=check_mode, want_diff=True)
+        assert refused.value.kind == "input"
+        assert f"src holds a symbolic link, {leak} (to {outside}" in str(refused.value)
+        assert secret not in str(refused.value)
+    assert git("--git-dir", str(bare), "branch", "--list").strip() == ""
 
 
 def test_an_ssh_remote_that_refuses_connections_is_unreachable(tmp_path, rendered):
