@@ -52,13 +52,32 @@ class TokenFactory:
         return {"Authorization": f"Bearer {self.token(user_id, username)}"}
 
 
+class JwksEndpoint:
+    """What `serving_jwks` answers: `jwks`, or, while `hang` is set, a 503 after
+    `hang_seconds` (auth-service stuck). `fetches` counts the requests."""
+
+    def __init__(self, jwks: dict, hang_seconds: float = 1.0) -> None:
+        self.jwks = jwks
+        self.hang = False
+        self.hang_seconds = hang_seconds
+        self.fetches = 0
+
+
 @contextlib.contextmanager
-def serving_jwks(jwks: dict) -> Iterator[str]:
-    """Serve `jwks` over HTTP on a free loopback port; yields its URL."""
-    body = json.dumps(jwks).encode()
+def serving_jwks(jwks: dict | JwksEndpoint) -> Iterator[str]:
+    """Serve a JWKS over HTTP on a free loopback port; yields its URL."""
+    endpoint = jwks if isinstance(jwks, JwksEndpoint) else JwksEndpoint(jwks)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            endpoint.fetches += 1
+            if endpoint.hang:
+                time.sleep(endpoint.hang_seconds)
+                self.send_response(503)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
+            body = json.dumps(endpoint.jwks).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))

@@ -3,6 +3,11 @@
 Services never call auth-service per request: they fetch the JWKS once, keep
 it for `jwks_cache_seconds`, and refetch early only when a token names a key
 id they do not know (key rotation), at most once every few seconds.
+
+While auth-service is slow or down, a crowd of requests must not become a
+crowd of fetches: one fetch is in flight at a time and every request that needs
+it waits for that one; after a failure the next attempt backs off (doubling up
+to a minute); a known key keeps verifying from the stale cache meanwhile.
 """
 
 import asyncio
@@ -24,7 +29,10 @@ log = logging.getLogger(__name__)
 # own algorithm: a token whose header names another one is refused before the
 # key is used, whatever the header says.
 ALGORITHMS = frozenset({"EdDSA", "RS256"})
-UNKNOWN_KID_REFETCH_SECONDS = 5.0
+# The least time between two fetch attempts, whatever the tokens ask for.
+REFETCH_SECONDS = 5.0
+# The longest wait between attempts while fetches keep failing.
+MAX_BACKOFF_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,10 @@ class TokenVerifier:
         self.cache_seconds = cache_seconds
         self._http = http or httpx.AsyncClient(timeout=2.0)
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
-        self._lock = asyncio.Lock()
+        self._fetched_at = -float("inf")
+        self._next_attempt_at = 0.0
+        self._failures = 0
+        self._fetch: asyncio.Task[None] | None = None
 
     def load_jwks(self, jwks: dict[str, Any]) -> None:
         """Install keys directly (auth-service verifies with its own JWKS this way)."""
@@ -65,29 +75,45 @@ class TokenVerifier:
         self._keys = keys
         self._fetched_at = time.monotonic()
 
-    async def _refresh(self, *, unknown_kid: bool) -> None:
-        async with self._lock:
-            age = time.monotonic() - self._fetched_at
-            if self._keys and (
-                age < UNKNOWN_KID_REFETCH_SECONDS or (not unknown_kid and age < self.cache_seconds)
-            ):
-                return  # another request refreshed it meanwhile
-            if not self.jwks_url:
-                return
-            try:
-                response = await self._http.get(self.jwks_url)
-                response.raise_for_status()
-                self.load_jwks(response.json())
-            except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
-                log.warning("jwks fetch failed", extra={"error": repr(exc), "url": self.jwks_url})
-                if not self._keys:
-                    raise ServiceUnavailable("token keys") from exc
+    def _start_fetch(self) -> asyncio.Task[None] | None:
+        """The fetch in flight, or a new one if the backoff allows; None if not."""
+        if self._fetch is None and self.jwks_url and time.monotonic() >= self._next_attempt_at:
+            self._fetch = asyncio.create_task(self._fetch_jwks())
+        return self._fetch
+
+    async def _fetch_jwks(self) -> None:
+        try:
+            response = await self._http.get(self.jwks_url)
+            response.raise_for_status()
+            self.load_jwks(response.json())
+            self._failures = 0
+            self._next_attempt_at = time.monotonic() + REFETCH_SECONDS
+        # Whatever came back (a timeout, a 5xx, a body that is no JWKS), the
+        # keys in hand stay and the next attempt backs off: one shared fetch
+        # must never hand an exception to every request waiting on it.
+        except Exception as exc:
+            self._failures += 1
+            backoff = min(REFETCH_SECONDS * 2 ** (self._failures - 1), MAX_BACKOFF_SECONDS)
+            self._next_attempt_at = time.monotonic() + backoff
+            log.warning(
+                "jwks fetch failed",
+                extra={"error": repr(exc), "url": self.jwks_url, "retry_in_s": backoff},
+            )
+        finally:
+            self._fetch = None
 
     async def _key_for(self, kid: str) -> jwt.PyJWK:
-        if time.monotonic() - self._fetched_at > self.cache_seconds or not self._keys:
-            await self._refresh(unknown_kid=False)
-        if kid not in self._keys:
-            await self._refresh(unknown_kid=True)
+        key = self._keys.get(kid)
+        if key is not None:
+            if time.monotonic() - self._fetched_at > self.cache_seconds:
+                self._start_fetch()  # refreshed behind this request, which need not wait
+            return key
+        fetch = self._start_fetch()
+        if fetch is not None:
+            # Shielded: a request that goes away must not cancel everyone's fetch.
+            await asyncio.shield(fetch)
+        if not self._keys and self.jwks_url:
+            raise ServiceUnavailable("token keys")
         key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("unknown key id")
@@ -116,6 +142,8 @@ class TokenVerifier:
             raise InvalidToken(str(exc)) from exc
 
     async def close(self) -> None:
+        if self._fetch is not None:
+            self._fetch.cancel()
         await self._http.aclose()
 
 
