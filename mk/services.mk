@@ -27,6 +27,10 @@ services-down: ## Stop what services-up started
 bench-services: setup-services ## Load-test the gateway started by services-up; writes build/bench/services.json
 	@python scripts/services/bench.py --out build/bench/services.json
 
+.PHONY: bench-gateway-clients
+bench-gateway-clients: setup-services ## The gateway's candidate HTTP clients side by side; build/bench/gateway-clients.json
+	@python scripts/services/bench/clients.py --out build/bench/gateway-clients.json
+
 .PHONY: lock-service-images
 lock-service-images: setup-python ## Re-derive the api-gateway/auth/user image locks from requirements/python.lock
 	@for svc in api-gateway auth-service user-service; do \
