@@ -4,13 +4,14 @@ Plain Starlette endpoint rather than a FastAPI route: it runs on every request
 and needs no validation or dependency injection.
 """
 
-import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 
+import aiohttp
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from titanium_common import AppContext
 from titanium_common.auth import InvalidToken
 from titanium_common.errors import ServiceUnavailable, error_body
@@ -19,28 +20,30 @@ from api_gateway import ratelimit
 from api_gateway.clients import client_address
 from api_gateway.routing import resolve
 from api_gateway.settings import Settings
-from api_gateway.upstream import Upstream, UpstreamConnectError, UpstreamProtocolError
+from api_gateway.upstream import (
+    Upstream,
+    UpstreamConnectError,
+    UpstreamDisconnected,
+    UpstreamProtocolError,
+    UpstreamResponse,
+    forwardable,
+)
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
-HOP_BY_HOP = frozenset(
+# Set by the gateway from what it knows, never passed on from the client.
+GATEWAY_SET = frozenset(
     {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "transfer-encoding", "upgrade", "host", "content-length",
         "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id",
         "traceparent", "tracestate", "forwarded", "x-real-ip",
     }
 )  # fmt: skip
-# Header names as the upstream client returns them (lower-case bytes).
-# x-request-id: the middleware sets ours (the same id) on the way out.
-RESPONSE_DROP = frozenset(
-    {
-        b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"server",
-        b"date", b"x-request-id",
-    }
-)  # fmt: skip
+# Request bodies up to this size are read whole (login needs its body for the
+# per-username limit; a whole body can be sent again on a retry); larger ones stream.
+BUFFERED_REQUEST_BYTES = 64 * 1024
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
 def _login_username(body: bytes) -> str:
@@ -81,7 +84,11 @@ async def _limits(
 
 
 def _forward_headers(ctx: AppContext, request: Request, address: str) -> list[tuple[str, str]]:
-    headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
+    headers = [
+        (name, value)
+        for name, value in forwardable(request.headers.items())
+        if name not in GATEWAY_SET
+    ]
     state = request.scope.get("state", {})
     prior = request.headers.get("x-forwarded-for")
     peer = request.client.host if request.client else address
@@ -111,7 +118,12 @@ async def proxy(request: Request) -> Response:
         return JSONResponse(error_body(404, "Not Found"), status_code=404)
     route, upstream_path = match
 
-    body = await request.body()
+    declared = request.headers.get("content-length", "")
+    streamed = not (
+        raw_path == "/api/auth/login"
+        or (declared.isdigit() and int(declared) <= BUFFERED_REQUEST_BYTES)
+    )
+    body: bytes | AsyncIterator[bytes] = b"" if streamed else await request.body()
     address = client_address(
         request.client.host if request.client else None,
         request.headers.get("x-forwarded-for"),
@@ -119,7 +131,7 @@ async def proxy(request: Request) -> Response:
     )
     verdict = await ratelimit.check(
         ctx.cache,
-        await _limits(ctx, request, address, body),
+        await _limits(ctx, request, address, b"" if streamed else body),
         settings.rate_limit_window_seconds,
     )
     if not verdict.allowed:
@@ -134,29 +146,54 @@ async def proxy(request: Request) -> Response:
     query = request.scope.get("query_string", b"").decode("latin-1")
     target = upstream_path + (f"?{query}" if query else "")
     headers = _forward_headers(ctx, request, address)
-    attempts = 1 + (settings.idempotent_retries if request.method in IDEMPOTENT else 0)
+    if streamed:
+        body = request.stream()  # read through the body-size limit as it goes
+        if declared.isdigit():
+            headers.append(("content-length", declared))
+    # A streamed body is gone once sent: never sent twice.
+    retryable = request.method in IDEMPOTENT and not streamed
+    attempts = 1 + (settings.idempotent_retries if retryable else 0)
     started = time.perf_counter()
     for attempt in range(attempts):
         try:
-            status, upstream_headers, content = await upstream.request(
-                request.method, target, headers, body
-            )
+            answer = await upstream.request(request.method, target, headers, body)
             break
-        except UpstreamConnectError as exc:
+        except (UpstreamConnectError, UpstreamDisconnected) as exc:
             if attempt + 1 < attempts:
                 continue
             return _upstream_failed(ctx, route.upstream, started, 502, "upstream unreachable", exc)
         except TimeoutError as exc:
             return _upstream_failed(ctx, route.upstream, started, 504, "upstream timed out", exc)
-        except (UpstreamProtocolError, OSError, ValueError, asyncio.IncompleteReadError) as exc:
+        except (UpstreamProtocolError, aiohttp.ClientError, OSError, ValueError) as exc:
             return _upstream_failed(ctx, route.upstream, started, 502, "upstream failed", exc)
-    ctx.metrics.upstream.labels(ctx.metrics.service, route.upstream, str(status)).observe(
+    return await _pass_on(ctx, request.method, route.upstream, started, answer)
+
+
+async def _pass_on(
+    ctx: AppContext, method: str, upstream: str, started: float, answer: UpstreamResponse
+) -> Response:
+    if method == "HEAD" or answer.status in NO_BODY_STATUSES or answer.small:
+        try:
+            content = await answer.read()  # aiohttp reads no body after HEAD, 204, 304
+        except TimeoutError as exc:
+            return _upstream_failed(ctx, upstream, started, 504, "upstream timed out", exc)
+        except (UpstreamProtocolError, aiohttp.ClientError, OSError) as exc:
+            return _upstream_failed(ctx, upstream, started, 502, "upstream failed", exc)
+        response: Response = Response(content, status_code=answer.status)
+        response.raw_headers += answer.headers
+        if method == "HEAD" and answer.length is not None:
+            response.headers["content-length"] = str(answer.length)
+    else:
+        # Streamed: the status is sent before the body is all here. If the upstream
+        # breaks off, the error ends the response mid-body and the server drops the
+        # connection, so the client sees a cut answer, never a complete-looking one.
+        response = StreamingResponse(answer.stream(), status_code=answer.status)
+        response.raw_headers += answer.headers
+        if answer.length is not None:
+            response.headers["content-length"] = str(answer.length)
+    ctx.metrics.upstream.labels(ctx.metrics.service, upstream, str(answer.status)).observe(
         time.perf_counter() - started
     )
-    response = Response(content, status_code=status)
-    response.raw_headers += [
-        (name, value) for name, value in upstream_headers if name not in RESPONSE_DROP
-    ]
     return response
 
 

@@ -1,122 +1,117 @@
-"""A lean pooled HTTP/1.1 client for the gateway's hot path.
+"""The gateway's pooled client to one upstream service, on aiohttp.
 
-Why not httpx here: measured on the 2-core build machine, 50 concurrent GETs
-through `httpx.AsyncClient` reached ~175 requests/s against an upstream that
-answers ~2,200/s, while this pool reached ~1,700-2,400/s — the pure-Python
-h11/httpcore layers cost more than the whole upstream request. The gateway
-only speaks plain HTTP/1.1 to services inside the cluster (the mesh adds mTLS),
-so this is all it needs: keep-alive connections, bounded per upstream,
-Content-Length and chunked bodies, connect and read timeouts.
+aiohttp owns the HTTP/1.1 framing and the connection pool: interim (1xx)
+responses are consumed before the final one, and a connection whose response
+was not read to the end is closed instead of going back to the pool, so no
+client can ever read another client's answer. `scripts/services/bench/clients.py`
+measured it against httpx on the gateway's hot path (see services/README.md).
+What stays ours is the policy: which headers cross, what is buffered or
+streamed, what may be retried.
 """
 
-import asyncio
-import contextlib
-import time
-from collections import deque
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import urlsplit
 
-MAX_HEADER_LINES = 200
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
 # Idle connections are dropped before the upstream's own keep-alive timeout
 # (uvicorn: 5 s) closes them under us, which would turn into a reset mid-request.
 KEEPALIVE_SECONDS = 4.0
+# Answers up to this size are read whole (one Response, one write); larger or
+# unsized ones are streamed through so a big body never sits in memory twice.
+BUFFERED_BODY_BYTES = 256 * 1024
+STREAM_CHUNK_BYTES = 64 * 1024
+
+# RFC 9110 §7.6.1 hop-by-hop fields, plus fields the gateway sets itself and
+# Expect: the gateway already has the whole body (or streams it), so asking the
+# upstream for a 100 Continue would only add an interim answer to the exchange.
+HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+        "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "expect",
+        "host", "content-length",
+    }
+)  # fmt: skip
+# Not passed back: aiohttp or the gateway's server frame the answer themselves;
+# x-request-id: the middleware sets ours (the same id) on the way out.
+RESPONSE_DROP = frozenset(
+    {
+        b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"trailer",
+        b"upgrade", b"content-length", b"server", b"date", b"x-request-id",
+    }
+)  # fmt: skip
 
 
 class UpstreamConnectError(Exception):
     """No request reached the upstream: safe to retry on another connection."""
 
 
+class UpstreamDisconnected(Exception):
+    """The upstream closed the connection before answering: a pooled connection it
+    had dropped, or a crash mid-request. Only an idempotent request may be sent again."""
+
+
 class UpstreamProtocolError(Exception):
-    """The upstream answered something that is not HTTP/1.1 we understand."""
+    """The upstream's answer cannot be passed on (broken framing, a 1xx as final)."""
 
 
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.reusable = True
-        self.used = False
-        self.idle_since = 0.0
+def forwardable(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop hop-by-hop fields and every field the client's Connection header names."""
+    pairs = [(name.lower(), value) for name, value in headers]
+    named = {
+        token.strip().lower()
+        for name, value in pairs
+        if name == "connection"
+        for token in value.split(",")
+    }
+    return [(name, value) for name, value in pairs if name not in HOP_BY_HOP | named]
 
-    def dead(self, now: float) -> bool:
-        # An idle keep-alive connection the server closed shows EOF already.
-        return (
-            self.reader.at_eof()
-            or self.writer.is_closing()
-            or now - self.idle_since > KEEPALIVE_SECONDS
-        )
 
-    def close(self) -> None:
-        self.reusable = False
-        self.writer.close()
+class UpstreamResponse:
+    """The final answer's status and headers; the body is read whole or streamed."""
 
-    async def exchange(
-        self, head: bytes, body: bytes, method: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        reused = self.used
-        self.used = True
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status = response.status
+        named = {
+            token.strip().lower().encode()
+            for value in response.headers.getall("connection", ())
+            for token in value.split(",")
+        }
+        self.headers = [
+            (name.lower(), value)
+            for name, value in response.raw_headers
+            if name.lower() not in RESPONSE_DROP | named
+        ]
+        self.length = response.content_length
+        if self.status < 200:
+            # aiohttp consumes 100-199 except 101; a switch nobody asked for
+            # (Upgrade never crosses) leaves a connection that is no longer HTTP.
+            response.close()
+            raise UpstreamProtocolError(f"upstream answered {self.status} as final")
+
+    @property
+    def small(self) -> bool:
+        return self.length is not None and self.length <= BUFFERED_BODY_BYTES
+
+    async def read(self) -> bytes:
         try:
-            self.writer.write(head + body)
-            await self.writer.drain()
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            self.reusable = False
-            if reused:
-                raise UpstreamConnectError("keep-alive connection closed by the upstream") from exc
-            raise
+            return await self._response.read()
+        except aiohttp.ClientPayloadError as exc:
+            raise UpstreamProtocolError(f"upstream body cut short: {exc}") from exc
+        finally:
+            self._response.release()
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        # Released in `finally`: if the client went away or the upstream broke
+        # off, aiohttp closes the connection rather than pooling a half-read one.
         try:
-            status_line = await self.reader.readline()
-        except ConnectionResetError as exc:
-            self.reusable = False
-            if reused:  # the upstream dropped its idle end as we wrote: request not taken
-                raise UpstreamConnectError("keep-alive connection reset by the upstream") from exc
-            raise
-        if not status_line:
-            self.reusable = False
-            if reused:  # closed between our check and our write: it never saw the request
-                raise UpstreamConnectError("keep-alive connection closed by the upstream")
-            raise UpstreamProtocolError("upstream closed without answering")
-        try:
-            version, status_text = status_line.split(b" ", 2)[:2]
-            status = int(status_text)
-        except ValueError as exc:
-            raise UpstreamProtocolError(f"bad status line {status_line[:80]!r}") from exc
-        headers: list[tuple[bytes, bytes]] = []
-        length: int | None = None
-        chunked = False
-        for _ in range(MAX_HEADER_LINES):
-            line = await self.reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            name, value = name.strip().lower(), value.strip()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif name == b"connection" and value.lower() == b"close":
-                self.reusable = False
-            headers.append((name, value))
-        else:
-            raise UpstreamProtocolError("too many header lines")
-        if version != b"HTTP/1.1":
-            self.reusable = False
-        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            content = b""
-        elif chunked:
-            parts = []
-            while True:
-                size = int((await self.reader.readline()).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while (await self.reader.readline()) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers: dropped
-                    break
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readline()
-            content = b"".join(parts)
-        elif length is not None:
-            content = await self.reader.readexactly(length)
-        else:
-            content = await self.reader.read()
-            self.reusable = False
-        return status, headers, content
+            async for chunk in self._response.content.iter_chunked(STREAM_CHUNK_BYTES):
+                yield chunk
+        finally:
+            self._response.release()
 
 
 class Upstream:
@@ -126,53 +121,59 @@ class Upstream:
         parts = urlsplit(base_url)
         if parts.scheme != "http":
             raise ValueError(f"upstream {base_url!r}: only http:// (the mesh adds TLS)")
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 80
-        self.host_header = f"{self.host}:{self.port}".encode()
-        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
-        self._idle: deque[_Connection] = deque()
-        self._slots = asyncio.Semaphore(max_connections)
+        self.base_url = f"http://{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
+        self._max_connections = max_connections
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout, sock_read=read_timeout
+        )
+        self._session: aiohttp.ClientSession | None = None
 
-    async def _connection(self) -> _Connection:
-        now = time.monotonic()
-        while self._idle:
-            connection = self._idle.pop()
-            if not connection.dead(now):
-                return connection
-            connection.close()
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamConnectError(f"connect to {self.host}:{self.port}: {exc!r}") from exc
-        return _Connection(reader, writer)
+    def _session_for_this_loop(self) -> aiohttp.ClientSession:
+        # Made on first use: aiohttp binds a session to the running event loop.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections,
+                    keepalive_timeout=KEEPALIVE_SECONDS,
+                    ttl_dns_cache=30,
+                ),
+                timeout=self._timeout,
+                # The client's own headers and bodies cross unchanged.
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
 
     async def request(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """One exchange. Raises UpstreamConnectError (nothing sent), TimeoutError,
-        UpstreamProtocolError or OSError (sent, outcome unknown)."""
-        lines = [f"{method} {target} HTTP/1.1".encode(), b"host: " + self.host_header]
-        lines += [f"{name}: {value}".encode("latin-1") for name, value in headers]
-        lines.append(f"content-length: {len(body)}".encode())
-        head = b"\r\n".join(lines) + b"\r\n\r\n"
-        async with self._slots:
-            connection = await self._connection()
-            try:
-                async with asyncio.timeout(self.read_timeout):
-                    answer = await connection.exchange(head, body, method)
-            except BaseException:
-                connection.close()
-                raise
-            if connection.reusable:
-                connection.idle_since = time.monotonic()
-                self._idle.append(connection)
-            else:
-                connection.close()
-            return answer
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | AsyncIterator[bytes],
+    ) -> UpstreamResponse:
+        """Send one request; the caller reads or streams the answer's body.
+
+        Raises UpstreamConnectError (nothing sent), TimeoutError,
+        UpstreamProtocolError or aiohttp.ClientError (sent, outcome unknown)."""
+        session = self._session_for_this_loop()
+        try:
+            response = await session.request(
+                method,
+                # The raw path the routing table checked, sent as it came: no re-quoting.
+                URL(self.base_url + target, encoded=True),
+                headers=CIMultiDict(headers),
+                data=body,
+                allow_redirects=False,
+            )
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise UpstreamConnectError(str(exc)) from exc
+        except aiohttp.ServerTimeoutError as exc:
+            raise TimeoutError(str(exc)) from exc
+        except aiohttp.ServerDisconnectedError as exc:
+            raise UpstreamDisconnected(str(exc)) from exc
+        return UpstreamResponse(response)
 
     async def aclose(self) -> None:
-        while self._idle:
-            connection = self._idle.pop()
-            with contextlib.suppress(Exception):
-                connection.close()
+        if self._session is not None:
+            await self._session.close()
