@@ -1,10 +1,12 @@
-"""The signing key and the JWKS that publishes its public half."""
+"""The signing key and the JWKS that publishes its public half, and the next
+key's beside it during a rotation."""
 
 import base64
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -23,10 +25,12 @@ class SigningKey:
     algorithm: str
     kid: str
     jwk: dict[str, str]
+    # Public keys published beside this one that never sign (the next key).
+    also_published: tuple[dict[str, str], ...] = ()
 
     @property
     def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return {"keys": [self.jwk]}
+        return {"keys": [self.jwk, *self.also_published]}
 
 
 def _from_private_key(private_key: Any) -> SigningKey:
@@ -57,10 +61,18 @@ def load_signing_key(settings: Settings) -> SigningKey:
             )
         log.warning("no AUTH_SIGNING_KEY_FILE: using a throw-away development key")
         return _from_private_key(Ed25519PrivateKey.generate())
+    key = _read(settings.signing_key_file, "AUTH_SIGNING_KEY_FILE")
+    if settings.next_signing_key_file is None:
+        return key
+    upcoming = _read(settings.next_signing_key_file, "AUTH_NEXT_SIGNING_KEY_FILE")
+    if upcoming.kid == key.kid:
+        return key  # the same key in both files: published once
+    return replace(key, also_published=(upcoming.jwk,))
+
+
+def _read(path: Path, setting: str) -> SigningKey:
     try:
-        pem = settings.signing_key_file.read_bytes()
+        pem = path.read_bytes()
     except OSError as exc:
-        raise ValueError(
-            f"AUTH_SIGNING_KEY_FILE={settings.signing_key_file}: {exc.strerror}"
-        ) from exc
+        raise ValueError(f"{setting}={path}: {exc.strerror}") from exc
     return _from_private_key(serialization.load_pem_private_key(pem, password=None))
