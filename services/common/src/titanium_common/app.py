@@ -125,6 +125,11 @@ def create_app(
         description=description,
         version=version,
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN, and through the
+        # gateway they would run on the blog's origin: no pages, only the
+        # document (/openapi.json) for whatever tool an operator points at it.
+        docs_url=None,
+        redoc_url=None,
         # The middleware refuses an oversized body before any route sees it, so
         # every operation can answer 413: say so, or clients (and fuzzers) are surprised.
         responses={413: {"description": f"Request body over {settings.max_body_bytes} bytes"}},
