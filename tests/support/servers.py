@@ -74,7 +74,18 @@ class PostgresServer:
         return f"postgresql://{PG_SUPERUSER}@127.0.0.1:{self.port}/{PG_DATABASE}"
 
     def url(self, role: str, password: str, driver: str = "postgresql+asyncpg") -> str:
-        return f"{driver}://{role}:{password}@127.0.0.1:{self.port}/{PG_DATABASE}"
+        """The role's URL, its password escaped by SQLAlchemy (any character works)."""
+        from sqlalchemy.engine import URL
+
+        url = URL.create(
+            driver,
+            username=role,
+            password=password,
+            host="127.0.0.1",
+            port=self.port,
+            database=PG_DATABASE,
+        )
+        return url.render_as_string(hide_password=False)
 
     def _pg(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess:
         return subprocess.run(

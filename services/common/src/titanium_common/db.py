@@ -54,7 +54,7 @@ def is_unavailable(exc: BaseException) -> bool:
 class Database:
     def __init__(self, settings: ServiceSettings) -> None:
         self.engine: AsyncEngine = create_async_engine(
-            settings.database_url,
+            settings.database_connect_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             pool_pre_ping=True,

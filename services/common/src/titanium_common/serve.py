@@ -41,7 +41,7 @@ def migrate(alembic_dir: Path, settings: ServiceSettings) -> None:
     configure_logging(settings.service_name, settings.log_level)
     config = Config()
     config.set_main_option("script_location", str(alembic_dir))
-    config.attributes["database_url"] = settings.database_url
+    config.attributes["database_url"] = settings.database_connect_url
     command.upgrade(config, "head")
     logging.getLogger(__name__).info("migrated", extra={"revision": "head"})
 

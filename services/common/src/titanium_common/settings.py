@@ -2,7 +2,9 @@
 
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
 
 # Metrics live on the public port plus this offset unless set explicitly, so the
 # public port never exposes them (8000 -> 9000, 8005 -> 9005).
@@ -28,6 +30,10 @@ class ServiceSettings(BaseSettings):
 
     # Empty means the service has no database (the gateway).
     database_url: str = ""
+    # The role's password, apart from database_url so that any character works
+    # (a URL would need it percent-encoded, which a Kubernetes $(VAR) reference
+    # cannot do). When set it replaces whatever password the URL holds.
+    database_password: SecretStr | None = None
     database_pool_size: int = 10
     database_max_overflow: int = 5
     # Seconds; a down database must turn into a quick 503, not a hung request.
@@ -46,6 +52,14 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "titanium"
 
     max_body_bytes: int = 1024 * 1024
+
+    @property
+    def database_connect_url(self) -> URL:
+        """database_url with database_password in it, escaped by SQLAlchemy."""
+        url = make_url(self.database_url)
+        if self.database_password is not None:
+            url = url.set(password=self.database_password.get_secret_value())
+        return url
 
     @property
     def effective_metrics_port(self) -> int:
