@@ -91,6 +91,12 @@ def load_values(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None 
         if service not in values["services"]:
             raise RenderError(f"{env}: image_tags names unknown service {service!r}")
         check_image_tag(service, tag)
+    proxies = values.get("ingress_trusted_proxies")
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise RenderError(
+            f"{env}: ingress_trusted_proxies must be a whole number of proxies (0 or more), "
+            f"not {proxies!r}"
+        )
     values["env"] = env
     values["dashboards"] = sorted(
         path.name.removesuffix(".yml.j2")

@@ -42,6 +42,12 @@ options:
     description: Service name to image tag, overriding the environment's values.
     type: dict
     default: {}
+  ingress_trusted_proxies:
+    description:
+      - HTTP proxies in front of the ingress gateway that append to X-Forwarded-For, as the
+        istio role configures the gateway; the api-gateway trusts one hop more (the gateway's
+        own). Unset keeps the values' C(ingress_trusted_proxies).
+    type: int
 notes:
   - Supports C(check_mode) and C(diff_mode) (lists the files that would change).
 """
@@ -110,6 +116,7 @@ def main() -> None:
             "repo_url": {"type": "str"},
             "repo_revision": {"type": "str"},
             "image_tags": {"type": "dict", "default": {}},
+            "ingress_trusted_proxies": {"type": "int"},
         },
         supports_check_mode=True,
     )
@@ -121,6 +128,8 @@ def main() -> None:
         overrides["repo_revision"] = params["repo_revision"]
     if params["image_tags"]:
         overrides["image_tags"] = params["image_tags"]
+    if params["ingress_trusted_proxies"] is not None:
+        overrides["ingress_trusted_proxies"] = params["ingress_trusted_proxies"]
     env = params["environment"]
     try:
         files = render(env, Path(params["source"]), overrides)

@@ -57,7 +57,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def blog_stack(workdir: Path) -> Iterator[Stack]:
+def blog_stack(workdir: Path, gateway_settings: dict[str, str] | None = None) -> Iterator[Stack]:
+    """`gateway_settings` override the gateway's environment, e.g. the trusted
+    hop count a rendered tree gives it."""
     key_file = workdir / "auth-key.pem"
     key_file.write_bytes(
         Ed25519PrivateKey.generate().private_bytes(
@@ -94,14 +96,18 @@ def blog_stack(workdir: Path) -> Iterator[Stack]:
             "AUTH_USER_SERVICE_URL": f"http://127.0.0.1:{ports['user']}",
         }
         blog_env = env("BLOG_", "blog", "blog")
-        gateway_env = env("GATEWAY_", "gateway", None) | {
-            "GATEWAY_AUTH_URL": f"http://127.0.0.1:{ports['auth']}",
-            "GATEWAY_USER_URL": f"http://127.0.0.1:{ports['user']}",
-            "GATEWAY_BLOG_URL": f"http://127.0.0.1:{ports['blog']}",
-            "GATEWAY_TRUSTED_PROXY_HOPS": "1",
-            "GATEWAY_LOGIN_PER_ADDRESS": "5",
-            "GATEWAY_WRITES_PER_USER": "20",
-        }
+        gateway_env = (
+            env("GATEWAY_", "gateway", None)
+            | {
+                "GATEWAY_AUTH_URL": f"http://127.0.0.1:{ports['auth']}",
+                "GATEWAY_USER_URL": f"http://127.0.0.1:{ports['user']}",
+                "GATEWAY_BLOG_URL": f"http://127.0.0.1:{ports['blog']}",
+                "GATEWAY_TRUSTED_PROXY_HOPS": "1",
+                "GATEWAY_LOGIN_PER_ADDRESS": "5",
+                "GATEWAY_WRITES_PER_USER": "20",
+            }
+            | (gateway_settings or {})
+        )
         run_command("user_service", "migrate", user_env)
         run_command("auth_service", "migrate", auth_env)
         run_command("blog_service", "migrate", blog_env)
