@@ -381,13 +381,23 @@ def test_console_nodeports_where_the_environment_wants_them(source):
         "alertmanager": chart["alertmanager"]["service"],
     }
     argocd = values("argocd", "argocd-values.yaml.j2", source)["server"]["service"]
-    if environment_of(source) == "production":
+    if environment_of(source) != "local":
+        # No login on Prometheus and Alertmanager, plain HTTP on all four: outside
+        # local they are reached through kubectl port-forward, never a NodePort.
         assert {s["type"] for s in [*services.values(), argocd]} == {"ClusterIP"}
     else:
         assert services["grafana"] == {"type": "NodePort", "nodePort": 30300}
         assert services["prometheus"] == {"type": "NodePort", "nodePort": 30090}
         assert services["alertmanager"] == {"type": "NodePort", "nodePort": 30093}
         assert argocd == {"type": "NodePort", "nodePortHttp": 30080}
+
+
+@pytest.mark.parametrize("source", ["staging", "production"])
+def test_an_argocd_nodeport_outside_local_serves_tls(source):
+    extra = {"argocd_nodeport_enabled": True, "argocd_server_insecure": False}
+    chart = values("argocd", "argocd-values.yaml.j2", source, extra)
+    assert chart["configs"]["params"]["server.insecure"] is False
+    assert chart["server"]["service"] == {"type": "NodePort", "nodePortHttps": 30080}
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -582,4 +592,39 @@ def test_bad_input_stops_the_run_naming_the_variable(variable, value, says):
     assert result.returncode != 0
     assert says in output
     assert "Validating arguments against arg spec" in output
+    assert "changed=0" in output
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize(
+    ("tags", "variables", "says"),
+    [
+        (
+            "monitoring",
+            {"monitoring_nodeports_enabled": True},
+            "monitoring_nodeports_enabled is true in {environment}",
+        ),
+        (
+            "argocd",
+            {"argocd_nodeport_enabled": True},
+            "argocd_nodeport_enabled is true in {environment}",
+        ),
+    ],
+    ids=["monitoring", "argocd"],
+)
+def test_a_console_nodeport_outside_local_without_tls_and_login_stops_the_run(
+    environment, tags, variables, says
+):
+    settings = {
+        "titanium_environment": environment,
+        "monitoring_grafana_admin_password": FAKE_SECRETS["vault_grafana_admin_password"],
+        "argocd_admin_password": FAKE_SECRETS["vault_argocd_admin_password"],
+        "gitops_repo_url": "https://git.example.invalid/titanium/gitops.git",
+        **variables,
+    }
+    result = run_on_localhost("playbooks/platform.yml", settings, "--tags", tags, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert says.format(environment=environment) in output, output[-3000:]
+    assert "port-forward" in output
     assert "changed=0" in output
