@@ -1,9 +1,10 @@
 """Every environment's rendered GitOps tree against the real API server.
 
-What Argo CD would apply — each Application's kustomize build plus the root
-Application — goes through `kubectl apply --server-side --dry-run=server` with
-the CRDs installed: admission, CRD structural schemas and field validation run
-for real, nothing is persisted. The mesh manifests also pass `istioctl analyze`.
+What Argo CD would apply — each Application's kustomize build — and what the
+gitops role applies — sync identities, AppProjects, root Application — go
+through `kubectl apply --server-side --dry-run=server` with the CRDs installed:
+admission, CRD structural schemas and field validation run for real, nothing
+is persisted. The mesh manifests also pass `istioctl analyze`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 
 from plugins.module_utils import titanium_gitops_render as gitops
 from tests.cluster.sim import SimCluster, binary
-from tests.render.gitops_validate import application_paths
+from tests.render.gitops_validate import ANSIBLE_APPLIED, application_paths
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +39,9 @@ def built_documents(cluster: SimCluster, env: str, tree: Path) -> list[dict]:
     for directory in application_paths(env, tree):
         built = cluster.kubectl("kustomize", str(directory)).stdout
         documents.extend(doc for doc in yaml.safe_load_all(built) if doc)
-    documents.append(yaml.safe_load((tree / f"argocd/{env}/root.yaml").read_text()))
+    for name in ANSIBLE_APPLIED:
+        text = (tree / f"argocd/{env}/{name}").read_text()
+        documents.extend(doc for doc in yaml.safe_load_all(text) if doc)
     return documents
 
 

@@ -1,6 +1,7 @@
 """The gitops role's Kubernetes side against the real API server of the simulated
-cluster: the AppProject, the root Application and the repository Secret are
-applied through kubernetes.core.k8s, and a second run changes nothing."""
+cluster: the sync identities, the AppProjects, the root Application and the
+repository Secret are applied through kubernetes.core.k8s, and a second run
+changes nothing."""
 
 from __future__ import annotations
 
@@ -55,16 +56,27 @@ def test_root_application_project_and_repository_secret_are_registered_once(
         assert root["spec"]["source"]["repoURL"] == f"file://{remote}"
         assert root["spec"]["source"]["path"] == "argocd/production/apps"
         project = get(cluster, "appproject", "titanium")
-        assert project["spec"]["destinations"][0]["namespace"] == "titanium-production"
+        assert project["spec"]["destinations"] == [
+            {"server": "https://kubernetes.default.svc", "namespace": "titanium-production"}
+        ]
+        assert get(cluster, "appproject", root["spec"]["project"])
+        for entry in project["spec"]["destinationServiceAccounts"]:
+            namespace, account = entry["defaultServiceAccount"].split(":")
+            assert get(cluster, "serviceaccount", account)["metadata"]["namespace"] == namespace
         secret = get(cluster, "secret", "titanium-gitops-repository-under-test")
         assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
         assert "changed=0" in run_phase(cluster, tmp_path, remote, token)
     finally:
+        # The identities first: they include cluster-wide RBAC and a namespace.
+        identities = tmp_path / "render/argocd/production/sync-identities.yaml"
+        if identities.exists():
+            cluster.kubectl("delete", "-f", str(identities), "--ignore-not-found", check=False)
         # No Argo CD controller runs here to honour the finalizers: drop them,
         # so the objects really go and later tests on the shared cluster start clean.
         for kind, name in (
             ("application", "titanium-root"),
             ("appproject", "titanium"),
+            ("appproject", "titanium-root"),
             ("secret", "titanium-gitops-repository-under-test"),
         ):
             cluster.kubectl(

@@ -35,6 +35,9 @@ CR_VALIDATOR = Path(__file__).with_name("validate-custom-resources.mjs")
 ALERT_TESTS = REPO_ROOT / "gitops/tests/alerts.test.yml.j2"
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CUSTOM_GROUPS = ("argoproj.io", "monitoring.coreos.com")
+# argocd/<env>/ files the gitops role applies itself, in this order (its
+# register.yml); Argo CD syncs only the root's path, apps/.
+ANSIBLE_APPLIED = ("sync-identities.yaml", "projects.yaml", "root.yaml")
 
 # Patterns that only a leaked credential would match in a rendered tree.
 SECRET_PATTERNS = {
@@ -107,8 +110,11 @@ def build_objects(trees: dict[str, Path], report: Report) -> dict[str, list[tupl
             if doc:
                 objects[env].append((f"{env}:{name}", doc))
     for env, tree in trees.items():
-        root = tree / f"argocd/{env}/root.yaml"
-        objects[env].append((f"{env}:argocd/{env}/root.yaml", yaml.safe_load(root.read_text())))
+        for name in ANSIBLE_APPLIED:
+            path = tree / f"argocd/{env}/{name}"
+            for doc in yaml.load_all(path.read_text(), Loader=LOADER):
+                if doc:
+                    objects[env].append((f"{env}:argocd/{env}/{name}", doc))
     return objects
 
 

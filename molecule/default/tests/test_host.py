@@ -35,7 +35,8 @@ def test_repository_holds_what_the_root_application_reads(scenario):
     tree = scenario.git("ls-tree", "-r", "--name-only", "main").splitlines()
     environment = scenario.environment
     assert f"argocd/{environment}/root.yaml" in tree
-    assert f"argocd/{environment}/apps/project.yaml" in tree
+    assert f"argocd/{environment}/projects.yaml" in tree
+    assert f"argocd/{environment}/sync-identities.yaml" in tree
     assert f"services/overlays/{environment}/kustomization.yaml" in tree
 
 
