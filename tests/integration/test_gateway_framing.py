@@ -7,21 +7,19 @@ process, first against the real services, then against an upstream that
 misbehaves on purpose.
 """
 
-import asyncio
 import json
 import secrets
 import socket
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import h11
 import httptools
 import httpx
 import jwt
 import pytest
 
 from tests.support.blog_stack import PASSWORD, Stack, blog_stack, new_user
+from tests.support.scripted_upstream import ScriptedUpstream, gateway_env
 from tests.support.servers import free_port, redis_server
 from tests.support.services import running_service
 
@@ -146,104 +144,12 @@ def test_pipelined_requests_each_get_their_own_answer(stack):
 
 # --- an upstream that misbehaves on purpose -------------------------------------------
 
-# What the fake blog upstream sends for each path (after reading the request).
-SCRIPTS = {
-    "/posts/interim": (
-        b"HTTP/1.1 100 Continue\r\n\r\n"
-        b"HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\n"
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 7\r\n\r\ninterim"
-    ),
-    "/posts/switching": b"HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\n\r\n",
-    "/posts/cut-short": (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\nonly this"
-    ),
-    "/posts/cut-short-chunked": (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n"
-        b"5\r\nhello\r\n400\r\nnot all of it"
-    ),
-    "/posts/hop-headers": None,  # answers with the request headers it received
-}
-CLOSES_AFTER = {"/posts/switching", "/posts/cut-short", "/posts/cut-short-chunked"}
-
-
-class MisbehavingUpstream:
-    """A raw HTTP/1.1 server on its own thread: requests are parsed with h11,
-    answers are the scripted bytes (which h11 would refuse to produce)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.seen: list[dict[str, str]] = []
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        parser = h11.Connection(h11.SERVER)
-        try:
-            while True:
-                event = parser.next_event()
-                if event is h11.NEED_DATA:
-                    data = await reader.read(65536)
-                    parser.receive_data(data)
-                    if not data:
-                        return
-                    continue
-                if isinstance(event, h11.Request):
-                    target = event.target.decode()
-                    headers = {k.decode(): v.decode() for k, v in event.headers}
-                    self.seen.append({"target": target, **headers})
-                elif isinstance(event, h11.EndOfMessage):
-                    script = SCRIPTS.get(target.split("?")[0], b"")
-                    if script is None:
-                        payload = json.dumps(self.seen[-1]).encode()
-                        script = (
-                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                            b"content-length: " + str(len(payload)).encode() + b"\r\n\r\n"
-                        ) + payload
-                    elif not script:
-                        payload = target.encode()
-                        script = (
-                            b"HTTP/1.1 200 OK\r\ncontent-length: "
-                            + str(len(payload)).encode()
-                            + b"\r\n\r\n"
-                            + payload
-                        )
-                    writer.write(script)
-                    await writer.drain()
-                    if target in CLOSES_AFTER:
-                        return
-                    parser = h11.Connection(h11.SERVER)  # the scripts bypass h11's own state
-                elif isinstance(event, h11.ConnectionClosed):
-                    return
-        except (h11.RemoteProtocolError, ConnectionError):
-            return
-        finally:
-            writer.close()
-
-    def __enter__(self) -> "MisbehavingUpstream":
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", self.port), self.loop
-        ).result(5)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
 
 @pytest.fixture(scope="module")
-def misbehaving() -> Iterator[tuple[MisbehavingUpstream, str]]:
-    with MisbehavingUpstream() as upstream, redis_server() as redis:
+def misbehaving() -> Iterator[tuple[ScriptedUpstream, str]]:
+    with ScriptedUpstream() as upstream, redis_server() as redis:
         port = free_port()
-        env = {
-            "GATEWAY_PORT": str(port),
-            "GATEWAY_METRICS_PORT": str(free_port()),
-            "GATEWAY_REDIS_URL": redis.url,
-            "GATEWAY_BLOG_URL": f"http://127.0.0.1:{upstream.port}",
-            "GATEWAY_AUTH_URL": f"http://127.0.0.1:{free_port()}",
-            "GATEWAY_USER_URL": f"http://127.0.0.1:{free_port()}",
-            "GATEWAY_READ_TIMEOUT": "3",
-        }
+        env = gateway_env(port, upstream, redis.url)
         with running_service("api_gateway", port, env) as gateway:
             yield upstream, gateway.url
 

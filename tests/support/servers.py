@@ -153,11 +153,12 @@ class PostgresServer:
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server not found: apt-get install redis-server")
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="titanium-redis-"))
+        self.extra_args = extra_args
         self.process: subprocess.Popen | None = None
 
     @property
@@ -178,6 +179,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.dir),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -206,8 +208,9 @@ def postgres_server(data_dir: Path | None = None) -> Iterator[PostgresServer]:
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
+def redis_server(*extra_args: str) -> Iterator[RedisServer]:
+    """A private redis-server; `extra_args` as on its command line (--maxmemory 1mb)."""
+    server = RedisServer(extra_args=extra_args)
     try:
         server.start()
         yield server

@@ -56,7 +56,7 @@ def test_client_address(peer, forwarded, hops, expected):
     assert client_address(peer, forwarded, hops) == expected
 
 
-def test_rate_limits_shared_in_redis_and_open_when_redis_is_down(redis_service):
+def test_rate_limits_shared_in_redis_and_undecided_when_redis_is_down(redis_service):
     async def scenario():
         metrics = Metrics("gw-test")
         cache = Cache(redis_service.url, metrics, key_prefix="gw-test:")
@@ -69,7 +69,8 @@ def test_rate_limits_shared_in_redis_and_open_when_redis_is_down(redis_service):
         assert [v.allowed for v in verdicts] == [True, True, True, False]
         assert 1 <= verdicts[-1].retry_after <= 61 and verdicts[-1].limit == "login_address"
         dead = Cache(f"redis://127.0.0.1:{free_port()}/0", metrics, key_prefix="gw-test:")
-        assert (await ratelimit.check(dead, limits, 60)).allowed
+        undecided = await ratelimit.check(dead, limits, 60)
+        assert undecided.allowed and not undecided.decided  # the caller chooses
         assert metrics.degraded.labels("gw-test", "redis", "ratelimit")._value.get() == 1
         for c in (cache, other_replica, dead):
             await c.close()

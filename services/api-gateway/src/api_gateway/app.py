@@ -3,7 +3,7 @@ from fastapi.responses import RedirectResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from titanium_common import AppContext, create_app
+from titanium_common import AppContext, Cache, create_app
 
 from api_gateway.proxy import proxy
 from api_gateway.settings import Settings
@@ -25,6 +25,17 @@ def labelled_route(path: str) -> Route:
 
 def build_app(settings: Settings) -> FastAPI:
     async def start(ctx: AppContext) -> None:
+        ctx.extras["limits"] = (
+            Cache(
+                settings.ratelimit_redis_url,
+                ctx.metrics,
+                timeout=settings.redis_timeout,
+                key_prefix=f"{settings.service_name}:",
+                password=settings.redis_password,
+            )
+            if settings.ratelimit_redis_url
+            else ctx.cache
+        )
         ctx.extras["upstreams"] = {
             name: Upstream(
                 url,
@@ -42,6 +53,8 @@ def build_app(settings: Settings) -> FastAPI:
     async def stop(ctx: AppContext) -> None:
         for upstream in ctx.extras["upstreams"].values():
             await upstream.aclose()
+        if ctx.extras["limits"] is not ctx.cache:
+            await ctx.extras["limits"].close()
 
     app = create_app(
         settings,

@@ -44,6 +44,10 @@ GATEWAY_SET = frozenset(
 # per-username limit; a whole body can be sent again on a retry); larger ones stream.
 BUFFERED_REQUEST_BYTES = 64 * 1024
 NO_BODY_STATUSES = frozenset({204, 304})
+# Limits that refuse when Redis cannot count; every other limit lets requests
+# through (reads and authenticated writes keep the blog up during an outage).
+FAIL_CLOSED = frozenset({"login_address", "login_username"})
+LIMITS_DOWN_RETRY_AFTER = 5
 
 
 def _login_username(body: bytes) -> str:
@@ -129,11 +133,17 @@ async def proxy(request: Request) -> Response:
         request.headers.get("x-forwarded-for"),
         settings.trusted_proxy_hops,
     )
+    limits = await _limits(ctx, request, address, b"" if streamed else body)
     verdict = await ratelimit.check(
-        ctx.cache,
-        await _limits(ctx, request, address, b"" if streamed else body),
-        settings.rate_limit_window_seconds,
+        ctx.extras["limits"], limits, settings.rate_limit_window_seconds
     )
+    if not verdict.decided and any(limit.name in FAIL_CLOSED for limit in limits):
+        # Unlimited password guessing is worse than a short outage of logins.
+        return JSONResponse(
+            error_body(503, "login is unavailable while rate limits cannot be checked"),
+            status_code=503,
+            headers={"Retry-After": str(LIMITS_DOWN_RETRY_AFTER)},
+        )
     if not verdict.allowed:
         ctx.metrics.rate_limited.labels(ctx.metrics.service, verdict.limit).inc()
         return JSONResponse(

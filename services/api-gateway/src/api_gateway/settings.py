@@ -25,6 +25,9 @@ class Settings(ServiceSettings):
     # hops are the client's to forge and never used.
     trusted_proxy_hops: int = 0
 
+    # Redis for rate-limit counters, apart from the cache so that cache pressure
+    # never evicts a limit; empty = the cache's Redis (development only).
+    ratelimit_redis_url: str = ""
     rate_limit_window_seconds: int = 60
     login_per_address: int = 5
     login_per_username: int = 5

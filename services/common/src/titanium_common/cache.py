@@ -33,6 +33,7 @@ class Cache:
         retry_interval: float = 1.0,
         key_prefix: str = "",
         max_connections: int = 128,
+        password: str = "",
     ) -> None:
         self.metrics = metrics
         self.retry_interval = retry_interval
@@ -47,6 +48,7 @@ class Cache:
                     timeout=timeout,
                     socket_timeout=timeout,
                     socket_connect_timeout=timeout,
+                    password=password or None,
                 )
             )
             if url

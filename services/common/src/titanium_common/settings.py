@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
 
     # Empty means no Redis; the service then behaves as if Redis were down.
     redis_url: str = ""
+    # Apart from the URL, so no character of it needs escaping there (the
+    # cluster passes it from the titanium-redis Secret).
+    redis_password: str = ""
     redis_timeout: float = 0.25
 
     # Where access tokens are verified from. Empty disables authentication
