@@ -86,6 +86,13 @@ def test_the_ingress_reaches_api_gateway_and_nothing_else(mesh):
             assert not mesh.may("ingress", callee, "/api/posts", "GET"), callee
 
 
+def test_only_the_gateway_reaches_the_rate_limit_store(mesh):
+    labels = mesh.deployments["redis-ratelimit"]["metadata"]["labels"]
+    for caller in ("api-gateway", "auth-service", "blog-service", "user-service"):
+        request = Request(mesh.principal(caller), 6379, "", "")
+        assert allowed(mesh.policies, labels, request) is (caller == "api-gateway"), caller
+
+
 def test_the_evaluator_refuses_what_it_cannot_judge():
     policy = {
         "metadata": {"name": "by-header"},
