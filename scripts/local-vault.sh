@@ -2,7 +2,8 @@
 # Creates the local environment's vault, or adds to it the secrets it lacks:
 # every vault_* name that inventories/local/group_vars/all/secrets.yml uses gets
 # a random value (an Ed25519 PEM key for *_signing_key, empty for
-# *_repo_token: the local GitOps repository is the in-cluster Gitea). The vault
+# *_repo_token: the local GitOps repository is the in-cluster Gitea), except
+# *_next_signing_key, which exists only during a rotation. The vault
 # is encrypted with a random password kept in build/secrets/local-vault.pass.
 # Neither file is committed. Idempotent: existing secrets are never changed.
 #
@@ -37,6 +38,8 @@ added=()
 for name in "${wanted[@]}"; do
   grep -qE "^$name:" "$work/vault.yml" && continue
   case $name in
+    # Set only by an operator rotating the key; generated, it would be published for nothing.
+    *_next_signing_key) continue ;;
     *_signing_key)
       printf '%s: |\n' "$name" >>"$work/vault.yml"
       openssl genpkey -algorithm ed25519 | sed 's/^/  /' >>"$work/vault.yml"

@@ -48,6 +48,12 @@ options:
         istio role configures the gateway; the api-gateway trusts one hop more (the gateway's
         own). Unset keeps the values' C(ingress_trusted_proxies).
     type: int
+  auth_next_signing_key:
+    description:
+      - Whether a signing-key rotation is under way, so that auth-service mounts the Secret
+        C(titanium-auth-next-signing-key) and publishes its key. Unset keeps the values'
+        C(auth_next_signing_key) (false).
+    type: bool
 notes:
   - Supports C(check_mode) and C(diff_mode) (lists the files that would change).
 """
@@ -117,6 +123,7 @@ def main() -> None:
             "repo_revision": {"type": "str"},
             "image_tags": {"type": "dict", "default": {}},
             "ingress_trusted_proxies": {"type": "int"},
+            "auth_next_signing_key": {"type": "bool"},
         },
         supports_check_mode=True,
     )
@@ -130,6 +137,8 @@ def main() -> None:
         overrides["image_tags"] = params["image_tags"]
     if params["ingress_trusted_proxies"] is not None:
         overrides["ingress_trusted_proxies"] = params["ingress_trusted_proxies"]
+    if params["auth_next_signing_key"] is not None:
+        overrides["auth_next_signing_key"] = params["auth_next_signing_key"]
     env = params["environment"]
     try:
         files = render(env, Path(params["source"]), overrides)

@@ -118,6 +118,22 @@ def build_objects(trees: dict[str, Path], report: Report) -> dict[str, list[tupl
     return objects
 
 
+def built_overlay(
+    env: str, out: Path, overrides: dict | None = None
+) -> dict[tuple[str, str], dict]:
+    """The environment's services overlay, rendered with `overrides` and built by
+    `kubectl kustomize`: each object by (kind, name)."""
+    gitops.write_tree(gitops.render(env, overrides=overrides), out)
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(out / "services/overlays" / env)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    documents = yaml.load_all(built, Loader=LOADER)
+    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in documents if doc}
+
+
 def is_custom(obj: dict) -> bool:
     group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
     return group in CUSTOM_GROUPS or group.endswith(".istio.io")

@@ -3,14 +3,12 @@ fits the pod's memory limit."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-import yaml
 from user_service.passwords import hashing_slots
 from user_service.settings import Settings
 
 from plugins.module_utils import titanium_gitops_render as gitops
+from tests.render.gitops_validate import built_overlay
 
 # What user-service needs besides argon2 (interpreter, libraries, pools).
 PROCESS_MIB = 128
@@ -23,14 +21,7 @@ def mebibytes(quantity: str) -> int:
 
 @pytest.mark.parametrize("env", gitops.ENVIRONMENTS)
 def test_concurrent_hashes_fit_the_memory_limit(env, tmp_path):
-    gitops.write_tree(gitops.render(env), tmp_path)
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(tmp_path / "services/overlays" / env)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    objects = {(doc["kind"], doc["metadata"]["name"]): doc for doc in yaml.safe_load_all(built)}
+    objects = built_overlay(env, tmp_path)
     data = objects["ConfigMap", "user-service"]["data"]
     container = objects["Deployment", "user-service"]["spec"]["template"]["spec"]["containers"][0]
     limit = mebibytes(container["resources"]["limits"]["memory"])

@@ -22,6 +22,7 @@ from ansible.plugins.loader import filter_loader, init_plugin_loader, lookup_loa
 from ansible.template import Templar, trust_as_template
 
 from tests.support.ansible_run import run_on_localhost
+from tests.support.tokens import fresh_private_key_pem
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = ["blog_secrets", "istio", "monitoring", "logging", "argocd", "gitserver", "verify"]
@@ -43,6 +44,7 @@ RUNTIME_FACTS = {
     "argocd_admin_mtime",
     "gitserver_clone_url",
     "blog_secrets_list",
+    "blog_secrets_unset",
 }
 BLOG_SECRET_VARIABLES = [
     "postgres_password",
@@ -154,9 +156,31 @@ def render(role: str, template: str, source: str, extra: dict | None = None) -> 
         catalog = resolve(templar, "blog_secrets_catalog")
         listing = yaml.safe_load(Path(catalog).read_text())["secrets"]
         templar = templar_for(role, source, {"blog_secrets_list": listing, **(extra or {})})
+        templar = templar_for(
+            role,
+            source,
+            {
+                "blog_secrets_list": listing,
+                "blog_secrets_unset": blog_secrets_unset(templar),
+                **(extra or {}),
+            },
+        )
     text = (REPO_ROOT / "roles" / role / "templates" / template).read_text()
     rendered = templar.template(trust_as_template(text))
     return [doc for doc in yaml.safe_load_all(rendered) if doc is not None]
+
+
+def blog_secrets_unset(templar: Templar) -> list[str]:
+    """The optional Secrets left out, decided as tasks/validate.yml decides it."""
+    tasks = yaml.safe_load((REPO_ROOT / "roles/blog_secrets/tasks/validate.yml").read_text())
+    (decide,) = [t for t in tasks if t["name"].startswith("Set aside the optional Secrets")]
+    for name, expression in decide["vars"].items():
+        templar.available_variables = {
+            **templar.available_variables,
+            name: templar.template(trust_as_template(expression)),
+        }
+    expression = decide["ansible.builtin.set_fact"]["blog_secrets_unset"]
+    return templar.template(trust_as_template(expression))
 
 
 def argocd_decision(name: str) -> str:
@@ -325,10 +349,29 @@ def test_every_secret_the_gitops_tree_names_is_created_from_the_vault(source):
     namespace = f"titanium-{environment_of(source)}"
     assert {o["metadata"]["namespace"] for o in objects if o["kind"] == "Secret"} == {namespace}
     for entry in catalog:
+        if entry.get("optional"):
+            continue  # test_an_optional_secret_exists_only_while_the_vault_holds_it
         data = secret_data(objects, entry["name"])
         assert set(data) == {item["key"] for item in entry["data"]}
         for item in entry["data"]:
             assert data[item["key"]] == FAKE_SECRETS[f"vault_{item['from']}"], (entry["name"], item)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_an_optional_secret_exists_only_while_the_vault_holds_it(source):
+    def names(extra=None):
+        objects = render("blog_secrets", "secrets.yaml.j2", source, extra)
+        return {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
+
+    assert "titanium-auth-next-signing-key" not in names()
+    assert "titanium-auth-signing-key" in names()
+    upcoming = fresh_private_key_pem()
+    rotating = {"vault_auth_next_signing_key": upcoming, "auth_next_signing_key": upcoming}
+    if source != "defaults":
+        # The inventory maps the plain name from the vault itself.
+        del rotating["auth_next_signing_key"]
+    objects = render("blog_secrets", "secrets.yaml.j2", source, rotating)
+    assert secret_data(objects, "titanium-auth-next-signing-key") == {"private-key.pem": upcoming}
 
 
 # --- What each chart is promised ----------------------------------------------------

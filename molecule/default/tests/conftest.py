@@ -50,8 +50,10 @@ def role_defaults(role: str) -> dict[str, Any]:
 
 @cache
 def blog_secret_catalog() -> list[dict[str, Any]]:
-    """The one list of the blog's Secrets (roles/blog_secrets reads the same file)."""
-    return yaml.safe_load((REPO_ROOT / "gitops/secrets.yml").read_text())["secrets"]
+    """The one list of the blog's Secrets (roles/blog_secrets reads the same file),
+    less the optional ones: the scenario rotates no key, so they do not exist."""
+    catalog = yaml.safe_load((REPO_ROOT / "gitops/secrets.yml").read_text())["secrets"]
+    return [secret for secret in catalog if not secret.get("optional")]
 
 
 # The vaulted variables the roles read in this scenario, besides the blog's.
