@@ -435,6 +435,46 @@ def test_console_nodeports_where_the_environment_wants_them(source):
         assert argocd == {"type": "NodePort", "nodePortHttp": 30080}
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_kiali_has_a_nodeport_in_local_only(source):
+    kiali = values("istio", "kiali-values.yaml.j2", source)
+    if environment_of(source) != "local":
+        # A token login over plain HTTP: outside local Kiali is reached through
+        # kubectl port-forward, never a NodePort.
+        assert kiali["deployment"].get("service_type", "ClusterIP") == "ClusterIP"
+        assert "node_port" not in kiali["server"]
+    else:
+        assert kiali["deployment"]["service_type"] == "NodePort"
+        assert kiali["server"]["node_port"] == 30201
+    assert "identity" not in kiali, "no certificate unless the inventory names one"
+
+
+@pytest.mark.parametrize("source", ["staging", "production"])
+def test_a_kiali_nodeport_outside_local_serves_tls_from_the_named_secret(source):
+    extra = {"istio_kiali_nodeport": 30201, "istio_kiali_tls_secret": "kiali-tls"}
+    kiali = values("istio", "kiali-values.yaml.j2", source, extra)
+    assert kiali["server"]["node_port"] == 30201
+    assert kiali["auth"]["strategy"] == "token"
+    (mounted,) = kiali["deployment"]["custom_secrets"]
+    assert mounted["name"] == "kiali-tls"
+    assert kiali["identity"] == {
+        "cert_file": f"{mounted['mount']}/tls.crt",
+        "private_key_file": f"{mounted['mount']}/tls.key",
+    }
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_the_verify_summary_points_outside_local_to_port_forward(source):
+    templar = templar_for("verify", source)
+    consoles = {c["name"]: c for c in resolve(templar, "verify_consoles")}
+    kiali = consoles["Kiali"]["url"]
+    if environment_of(source) == "local":
+        assert kiali.endswith(":30201/kiali")
+    else:
+        assert "kubectl -n istio-system port-forward svc/kiali 20001" in kiali
+        assert ":30201" not in kiali
+
+
 @pytest.mark.parametrize("source", ["staging", "production"])
 def test_an_argocd_nodeport_outside_local_serves_tls(source):
     extra = {"argocd_nodeport_enabled": True, "argocd_server_insecure": False}
@@ -652,8 +692,13 @@ def test_bad_input_stops_the_run_naming_the_variable(variable, value, says):
             {"argocd_nodeport_enabled": True},
             "argocd_nodeport_enabled is true in {environment}",
         ),
+        (
+            "kiali",
+            {"istio_kiali_nodeport": 30201},
+            "istio_kiali_nodeport is 30201 in {environment}",
+        ),
     ],
-    ids=["monitoring", "argocd"],
+    ids=["monitoring", "argocd", "kiali"],
 )
 def test_a_console_nodeport_outside_local_without_tls_and_login_stops_the_run(
     environment, tags, variables, says
