@@ -1,7 +1,7 @@
 """`make bench-services`: load the gateway started by `make services-up`.
 
-Two scenarios, written to build/bench/services.json (p50/p95/p99 in ms,
-requests/s, errors):
+Four scenarios, written to build/bench/services.json (p50/p95/p99 in ms,
+requests/s, errors; CPU time per request of each process involved):
 
 - seed: the original k6 test's shape, shortened to about 2 minutes. Virtual
   users ramp 10 -> 50 -> 100; each iteration GETs /, /blog/, /api/posts and
@@ -9,8 +9,14 @@ requests/s, errors):
   its own client address (X-Forwarded-For, one trusted hop, as behind the
   ingress gateway). Our own asyncio HTTP/1.1 keep-alive client: light enough
   to share the 2 cores with what it measures.
-- max_throughput: wrk, 50 connections, no think time, GET /api/posts (cached),
-  each request from its own simulated address (scripts/services/bench/posts.lua).
+- reference: the smallest ASGI app on the services' server stack answering
+  the same cached list bytes from the same Redis (bench/reference_app.py):
+  the most this stack can do here.
+- direct: blog-service's cached list (GET /posts), no gateway.
+- max_throughput: the same list through the gateway (GET /api/posts).
+The last three with wrk, 50 connections, no think time, each request from its
+own simulated address (scripts/services/bench/posts.lua), in one run, so the
+printed ratios (direct of reference, gateway of direct) compare like with like.
 
 A 3xx counts as success (the / redirect is not followed); anything >= 400 or a
 failed connection is an error.
@@ -18,13 +24,18 @@ failed connection is an error.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_PATHS = ("/", "/blog/", "/api/posts", "/health/ready")
@@ -33,6 +44,13 @@ SEED_STAGES = ((15, 10), (30, 50), (30, 100), (35, 100), (10, 0))
 TARGETS = {
     "seed": {"p95_ms_max": 15.0, "errors_max": 0},
     "max_throughput": {"requests_per_s_min": 1000.0, "p99_ms_max": 100.0},
+    # Per-core efficiency (the same run): blog-service's cached list against the
+    # reference app, and the gateway path against blog-service direct.
+    "ratios": {
+        "direct_of_reference_min": 0.70,
+        "gateway_of_direct_min": 0.75,
+        "gateway_p99_ms_max": 60.0,
+    },
 }
 
 
@@ -166,22 +184,32 @@ async def seed(host: str, port: int, scale: float) -> dict:
     )
 
 
-def max_throughput(url: str, seconds: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU the process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(url: str, path: str, seconds: int, processes: dict[str, int]) -> dict:
+    """wrk, 50 connections, no think time, each request from its own simulated
+    address; with each named process's CPU time per request over the run."""
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit(
             "bench-services: wrk not found (apt-get install wrk; it is in requirements/apt.txt)"
         )
-    subprocess.run(
-        ["curl", "-fsS", "-o", "/dev/null", f"{url}/api/posts"], check=True
-    )  # warm the cache
+    subprocess.run(["curl", "-fsS", "-o", "/dev/null", f"{url}{path}"], check=True)  # warm
+    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     result = subprocess.run(
         [wrk, "-t2", "-c50", f"-d{seconds}s", "--timeout", "5s", "-s",
-         str(ROOT / "scripts/services/bench/posts.lua"), url],
+         str(ROOT / "scripts/services/bench/posts.lua"), url, "--", path],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    cpu_after = {name: cpu_seconds(pid) for name, pid in processes.items()}
     figures = json.loads(result.stdout.strip().splitlines()[-1])
+    requests = max(figures["requests"], 1)
     return {
+        "path": path,
         "requests": figures["requests"],
         "errors": figures["errors"],
         "duration_s": round(figures["duration_s"], 2),
@@ -191,7 +219,50 @@ def max_throughput(url: str, seconds: int) -> dict:
         "p99_ms": round(figures["p99_ms"], 2),
         "max_ms": round(figures["max_ms"], 2),
         "connections": 50,
+        "cpu_us_per_request": {
+            name: round((cpu_after[name] - cpu_before[name]) / requests * 1e6, 1)
+            for name in processes
+        },
     }
+
+
+@contextlib.contextmanager
+def reference_server(blog_url: str, redis_url: str) -> Iterator[tuple[str, int]]:
+    """The reference app on a free port, serving the bytes blog-service answers
+    for its cached list, stored once in the same Redis."""
+    import redis
+
+    key = "bench:reference:posts"
+    redis.Redis.from_url(redis_url).set(key, httpx.get(f"{blog_url}/posts").content)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "reference_app:app", "--port", str(port),
+         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+         "--no-server-header"],
+        cwd=ROOT / "scripts/services/bench",
+        env={**os.environ, "REFERENCE_REDIS_URL": redis_url, "REFERENCE_KEY": key},
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url, timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def pid_of(name: str) -> int:
+    return int((ROOT / "build/services/run" / f"{name}.pid").read_text())
 
 
 def main() -> int:
@@ -203,31 +274,66 @@ def main() -> int:
     parser.add_argument(
         "--seed-scale", type=float, default=1.0, help="stretch or shrink the seed ramp"
     )
-    parser.add_argument("--throughput-seconds", type=int, default=30)
+    parser.add_argument("--throughput-seconds", type=int, default=20)
+    parser.add_argument("--blog-url", default="http://127.0.0.1:8005")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:56379/0")
     args = parser.parse_args()
     host, _, port = args.url.removeprefix("http://").partition(":")
     load_before = os.getloadavg()
     seed_result = asyncio.run(seed(host, int(port or 80), args.seed_scale))
-    throughput = max_throughput(args.url, args.throughput_seconds)
+    processes = {name: pid_of(name) for name in ("api-gateway", "blog-service", "redis")}
+    with reference_server(args.blog_url, args.redis_url) as (reference_url, reference_pid):
+        reference = throughput(
+            reference_url, "/", args.throughput_seconds,
+            {"reference": reference_pid, "redis": processes["redis"]},
+        )  # fmt: skip
+    direct = throughput(
+        args.blog_url, "/posts", args.throughput_seconds,
+        {name: processes[name] for name in ("blog-service", "redis")},
+    )  # fmt: skip
+    through_gateway = throughput(args.url, "/api/posts", args.throughput_seconds, processes)
+    ratios = {
+        "direct_of_reference": round(direct["requests_per_s"] / reference["requests_per_s"], 3),
+        "gateway_of_direct": round(through_gateway["requests_per_s"] / direct["requests_per_s"], 3),
+    }
+    met = {
+        "seed": seed_result["p95_ms"] <= TARGETS["seed"]["p95_ms_max"]
+        and seed_result["errors"] == 0,
+        "max_throughput": through_gateway["requests_per_s"]
+        >= TARGETS["max_throughput"]["requests_per_s_min"]
+        and through_gateway["p99_ms"] <= TARGETS["max_throughput"]["p99_ms_max"],
+        "direct_of_reference": ratios["direct_of_reference"]
+        >= TARGETS["ratios"]["direct_of_reference_min"],
+        "gateway_of_direct": ratios["gateway_of_direct"]
+        >= TARGETS["ratios"]["gateway_of_direct_min"]
+        and through_gateway["p99_ms"] <= TARGETS["ratios"]["gateway_p99_ms_max"],
+    }
     report = {
         "target": args.url,
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
         },
-        "scenarios": {"seed": seed_result, "max_throughput": throughput},
-        "targets": TARGETS,
-        "met": {
-            "seed": seed_result["p95_ms"] <= TARGETS["seed"]["p95_ms_max"]
-            and seed_result["errors"] == 0,
-            "max_throughput": throughput["requests_per_s"]
-            >= TARGETS["max_throughput"]["requests_per_s_min"]
-            and throughput["p99_ms"] <= TARGETS["max_throughput"]["p99_ms_max"],
+        "scenarios": {
+            "seed": seed_result,
+            "reference": reference,
+            "direct": direct,
+            "max_throughput": through_gateway,
         },
+        "ratios": ratios,
+        "targets": TARGETS,
+        "met": met,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
+    print(
+        f"bench-services: reference {reference['requests_per_s']} req/s, "
+        f"blog-service direct {direct['requests_per_s']} req/s "
+        f"({ratios['direct_of_reference']:.0%} of the reference), through the gateway "
+        f"{through_gateway['requests_per_s']} req/s ({ratios['gateway_of_direct']:.0%} of "
+        f"direct, p99 {through_gateway['p99_ms']} ms); load before {load_before[0]:.2f}"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
--- Max-throughput scenario for wrk: GET /api/posts from many simulated clients.
+-- Throughput scenarios for wrk: GET a path (the script's argument, default
+-- /api/posts) from many simulated clients.
 -- Each request carries its own X-Forwarded-For address (the gateway trusts one
 -- proxy hop under services-up), so per-address read limits apply per client as
 -- they would behind the ingress gateway, not to the one load-generator address.
@@ -12,12 +13,13 @@ end
 
 function init(args)
   seq = 0
+  path = args[1] or "/api/posts"
 end
 
 function request()
   seq = seq + 1
   local address = string.format("10.%d.%d.%d", id % 250, math.floor(seq / 250) % 250, seq % 250)
-  return wrk.format("GET", "/api/posts", { ["X-Forwarded-For"] = address })
+  return wrk.format("GET", path, { ["X-Forwarded-For"] = address })
 end
 
 function done(summary, latency, requests)
