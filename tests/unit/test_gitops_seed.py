@@ -157,7 +157,7 @@ def test_set_image_tags_rewrites_only_the_named_image_and_keeps_the_header(tmp_p
         set_image_tags(file, "images.yaml", {"r/c": "1"})
 
 
-@pytest.mark.parametrize("module", ["gitops_seed", "gitops_render"])
+@pytest.mark.parametrize("module", ["gitops_seed", "gitops_render", "gitea_repository"])
 def test_documentation_lists_exactly_the_argument_spec(module):
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
     doc = subprocess.run(
