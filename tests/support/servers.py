@@ -42,6 +42,18 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def stop_process(process: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after `grace` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def _run_as() -> tuple[list[str], str | None]:
     """The command prefix and owner for PostgreSQL's processes."""
     if os.geteuid() != 0:
