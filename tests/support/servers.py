@@ -230,11 +230,16 @@ def redis_server(*extra_args: str) -> Iterator[RedisServer]:
         server.cleanup()
 
 
+# Extensions a service's migrations need: here every service shares one
+# database, where its role may not create them, so provisioning does.
+SERVICE_EXTENSIONS = {"blog": ("pg_trgm",)}
+
+
 def provision_service(pg: PostgresServer, role: str, schema: str, password: str) -> str:
     """Create the role and schema a service owns; return its asyncpg URL."""
     import asyncio
 
     from titanium_common.provision import provision
 
-    asyncio.run(provision(pg.admin_dsn, role, schema, password))
+    asyncio.run(provision(pg.admin_dsn, role, schema, password, SERVICE_EXTENSIONS.get(schema, ())))
     return pg.url(role, password)

@@ -216,3 +216,11 @@ def test_health_and_metrics(blog_service, api: httpx.Client) -> None:
         in metrics
     )
     assert 'cache_requests_total{cache="posts",result="hit",service="blog-service"}' in metrics
+
+
+def test_offsets_beyond_the_cap_are_a_422_saying_so(api: httpx.Client) -> None:
+    assert api.get("/posts", params={"offset": 10_000}).status_code == 200
+    response = api.get("/posts", params={"offset": 10_001})
+    assert response.status_code == 422
+    [field] = response.json()["fields"]
+    assert field["field"] == "query.offset" and "10000" in field["message"]

@@ -75,6 +75,9 @@ def test_unknown_post_and_bad_pages(api: httpx.Client) -> None:
     assert api.get("/blog/?page=0").status_code == 422
     redirect = api.get("/blog")
     assert redirect.status_code == 308 and redirect.headers["Location"] == "/blog/"
+    # Past the offset cap: an error page that says why, not a scan of the table.
+    too_far = api.get("/blog/", params={"page": 5000})
+    assert too_far.status_code == 422 and "too far" in too_far.text
 
 
 def test_forms_and_auth_pages_render(api: httpx.Client) -> None:

@@ -25,3 +25,7 @@ class BlogSettings(ServiceSettings):
     # Where the browser reaches the JSON API: the gateway's /api/*.
     public_api_base: str = "/api"
     page_size: int = 10
+    # Deeper offsets are refused (422): PostgreSQL reads and discards every
+    # row before the offset, so an unbounded one is a cheap way to burn CPU.
+    # Past this, narrow the list with a category or a search instead.
+    max_list_offset: int = 10_000

@@ -5,7 +5,12 @@ it can create its tables there (through its migrations) and cannot touch
 another service's schema. Idempotent: a second run changes nothing but the
 password.
 
-usage: python -m titanium_common.provision --admin-dsn DSN --role blog --schema blog
+Extensions a service's migrations need (`--extension pg_trgm` for blog) are
+installed here, into the service's schema: where services share a database
+the role has no CREATE on it, so it could not install even a trusted one.
+
+usage: python -m titanium_common.provision --admin-dsn DSN --role blog --schema blog \
+           [--extension pg_trgm]
        (the role's password is read from the environment variable PROVISION_PASSWORD)
 """
 
@@ -13,6 +18,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -23,7 +29,9 @@ def _ident(name: str) -> str:
     return '"' + name + '"'
 
 
-async def provision(admin_dsn: str, role: str, schema: str, password: str) -> None:
+async def provision(
+    admin_dsn: str, role: str, schema: str, password: str, extensions: Sequence[str] = ()
+) -> None:
     connection = await asyncpg.connect(admin_dsn)
     try:
         database = await connection.fetchval("SELECT current_database()")
@@ -38,6 +46,11 @@ async def provision(admin_dsn: str, role: str, schema: str, password: str) -> No
         await connection.execute(f"REVOKE ALL ON SCHEMA public FROM {_ident(role)}")
         await connection.execute(f"GRANT CONNECT ON DATABASE {_ident(database)} TO {_ident(role)}")
         await connection.execute(f"ALTER ROLE {_ident(role)} SET search_path = {_ident(schema)}")
+        for extension in extensions:
+            # IF NOT EXISTS: an extension lives once per database, wherever it was put first.
+            await connection.execute(
+                f"CREATE EXTENSION IF NOT EXISTS {_ident(extension)} SCHEMA {_ident(schema)}"
+            )
     finally:
         await connection.close()
 
@@ -47,12 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-dsn", required=True)
     parser.add_argument("--role", required=True)
     parser.add_argument("--schema", required=True)
+    parser.add_argument(
+        "--extension",
+        action="append",
+        default=[],
+        help="an extension the service's migrations need (repeatable)",
+    )
     args = parser.parse_args(argv)
     password = os.environ.get("PROVISION_PASSWORD")
     if not password:
         print("titanium-provision: set PROVISION_PASSWORD", file=sys.stderr)
         return 2
-    asyncio.run(provision(args.admin_dsn, args.role, args.schema, password))
+    asyncio.run(provision(args.admin_dsn, args.role, args.schema, password, args.extension))
     return 0
 
 

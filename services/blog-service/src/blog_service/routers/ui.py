@@ -72,6 +72,15 @@ def build_router(prefix: str) -> APIRouter:
     ) -> HTMLResponse:
         per_page = blog.settings.page_size
         category = slugify(category) if category else None
+        if offset_for(page, per_page) > blog.settings.max_list_offset:
+            return _render(
+                blog,
+                request,
+                "error.html",
+                status_code=422,
+                title="Page too far",
+                message="That page is too far back to show; pick a category or search instead.",
+            )
         try:
             categories = _CATEGORIES.validate_json(await blog.reader.categories())
             posts = PostPage.model_validate_json(
