@@ -84,6 +84,33 @@ def decoded(secret: dict) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
 
 
+def stand_in(cluster: SimCluster, name: str, *secret_names: str) -> None:
+    """A Deployment `name` as Argo CD would leave it, mounting `secret_names`; rolled out."""
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "titanium-local"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [{"name": name, "image": f"registry.invalid/{name}:0"}],
+                    "volumes": [
+                        {"name": f"key-{number}", "secret": {"secretName": secret}}
+                        for number, secret in enumerate(secret_names)
+                    ],
+                },
+            },
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(deployment))
+    cluster.kubectl(
+        "rollout", "status", f"deployment/{name}", "-n", "titanium-local", "--timeout=120s"
+    )
+
+
 BLOG_SECRET_VARIABLES = {
     "titanium-postgres": {"password": "postgres_password"},
     "titanium-redis": {"password": "redis_password"},
@@ -250,20 +277,7 @@ def test_a_missing_vaulted_password_stops_the_run_naming_it(sim_cluster: SimClus
 
 def test_rotate_secrets_writes_the_new_value_and_restarts_the_reader(platform, passwords, tmp_path):
     cluster, _, _ = platform
-    reader = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "blog-service", "namespace": "titanium-local"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "blog-service"}},
-            "template": {
-                "metadata": {"labels": {"app": "blog-service"}},
-                "spec": {"containers": [{"name": "blog-service", "image": "registry.invalid/b:0"}]},
-            },
-        },
-    }
-    cluster.kubectl("apply", "-f", "-", input=json.dumps(reader))
+    stand_in(cluster, "blog-service")
     rotated = {**passwords, "blog_db_password": secrets.token_urlsafe(18)}
     inventory = write_inventory(tmp_path, cluster, rotated)
     rc, stats, output = run(cluster, inventory, "playbooks/runbooks/rotate-secrets.yml")
@@ -275,3 +289,90 @@ def test_rotate_secrets_writes_the_new_value_and_restarts_the_reader(platform, p
     # Only the rotated Secret and its reader changed; the other Secrets were already right.
     assert stats["changed"] == 2, output
     cluster.kubectl("delete", "deployment", "blog-service", "-n", "titanium-local")
+
+
+def test_a_signing_key_is_promoted_only_after_the_cluster_has_published_it(
+    platform, passwords, tmp_path
+):
+    cluster, _, _ = platform
+    current, upcoming = passwords["auth_signing_key"], secrets.token_urlsafe(18)
+
+    def signing_keys() -> dict[str, str | None]:
+        found = {}
+        for name in ("titanium-auth-signing-key", "titanium-auth-next-signing-key"):
+            secret = cluster.kubectl(
+                "get", "secret", name, "-n", "titanium-local", "-o", "json", check=False
+            )
+            found[name] = (
+                decoded(json.loads(secret.stdout))["private-key.pem"]
+                if secret.returncode == 0
+                else None
+            )
+        return found
+
+    def promote(directory: str, signing: str, *extra: str) -> tuple[int, str]:
+        keys = {"auth_signing_key": signing, "auth_next_signing_key": current}
+        inventory = write_inventory(tmp_path / directory, cluster, {**passwords, **keys})
+        rc, _, output = run(
+            cluster,
+            inventory,
+            "playbooks/runbooks/rotate-secrets.yml",
+            "-e",
+            "rotate_promote_signing_key=true",
+            *extra,
+        )
+        return rc, output
+
+    # Step 1: the next key in the vault becomes its Secret.
+    publishing = {**passwords, "auth_next_signing_key": upcoming}
+    inventory = write_inventory(tmp_path / "publish", cluster, publishing)
+    rc, _, output = run(cluster, inventory, "playbooks/platform.yml", "--tags", "blog-secrets")
+    assert rc == 0, output
+    assert signing_keys() == {
+        "titanium-auth-signing-key": current,
+        "titanium-auth-next-signing-key": upcoming,
+    }
+
+    # Promoting before auth-service mounts it, or a key never published, changes nothing.
+    stand_in(cluster, "auth-service", "titanium-auth-signing-key")
+    rc, output = promote("early", upcoming, "-e", "rotate_jwks_cache_seconds=0")
+    assert rc != 0 and "does not mount titanium-auth-next-signing-key" in output, output
+    stand_in(cluster, "auth-service", "titanium-auth-signing-key", "titanium-auth-next-signing-key")
+    rc, output = promote(
+        "unpublished", secrets.token_urlsafe(18), "-e", "rotate_jwks_cache_seconds=0"
+    )
+    assert rc != 0 and "is not the key auth-service publishes as next" in output, output
+    # Published, but verifiers may still hold a JWKS from before the rollout.
+    rc, output = promote("too-soon", upcoming)
+    assert rc != 0 and "for 360 s or more" in output, output
+    assert signing_keys()["titanium-auth-signing-key"] == current
+
+    # Step 2, once the cache has run out (0 s here): the next key signs, the old one
+    # stays published.
+    rc, output = promote("promote", upcoming, "-e", "rotate_jwks_cache_seconds=0")
+    assert rc == 0, output
+    assert signing_keys() == {
+        "titanium-auth-signing-key": upcoming,
+        "titanium-auth-next-signing-key": current,
+    }
+
+    # Retired: without the variable its Secret goes, and the rest stays.
+    retired = write_inventory(
+        tmp_path / "retire", cluster, {**passwords, "auth_signing_key": upcoming}
+    )
+    rc, _, output = run(cluster, retired, "playbooks/platform.yml", "--tags", "blog-secrets")
+    assert rc == 0, output
+    assert signing_keys() == {
+        "titanium-auth-signing-key": upcoming,
+        "titanium-auth-next-signing-key": None,
+    }
+    # Put the module's key back for the other tests.
+    cluster.kubectl("delete", "deployment", "auth-service", "-n", "titanium-local")
+    rc, _, output = run(
+        cluster,
+        write_inventory(tmp_path / "back", cluster, passwords),
+        "playbooks/platform.yml",
+        "--tags",
+        "blog-secrets",
+    )
+    assert rc == 0, output
