@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from plugins.module_utils import titanium_gitops_render as gitops
-from tests.render.gitops_validate import Report, built_overlay, kubernetes_version, validate_builtin
+from tests.render.gitops_validate import (
+    Report,
+    built_overlay,
+    kubernetes_version,
+    scan_secrets,
+    validate_builtin,
+)
 
 NEXT_KEY_SETTING = "AUTH_NEXT_SIGNING_KEY_FILE"
 NEXT_KEY_SECRET = "titanium-auth-next-signing-key"
@@ -56,3 +62,4 @@ def test_the_next_key_is_mounted_only_during_a_rotation(env, tmp_path):
     # Everything else about the pod stays as it was.
     assert settings(rotating).keys() - settings(quiet).keys() == {NEXT_KEY_SETTING}
     assert len(rotating["volumes"]) == len(quiet["volumes"]) + 1
+    assert scan_secrets(gitops.render(env, overrides={"auth_next_signing_key": True})) == []
