@@ -5,8 +5,9 @@ import uuid
 
 import httpx
 import pytest
+import redis
 
-from tests.support.servers import PostgresServer
+from tests.support.servers import PostgresServer, RedisServer
 
 from .conftest import Signer
 
@@ -150,10 +151,10 @@ def test_pagination_filter_and_search(api: httpx.Client, signer: Signer) -> None
 
 def test_a_new_post_shows_up_in_cached_lists_at_once(api: httpx.Client, signer: Signer) -> None:
     _, _, headers = new_user(signer)
-    before = api.get("/posts", params={"limit": 5}).json()
-    api.get("/posts", params={"limit": 5})  # now certainly cached
+    before = api.get("/posts").json()
+    api.get("/posts")  # the default first page: now certainly cached
     post = create(api, headers)
-    after = api.get("/posts", params={"limit": 5}).json()
+    after = api.get("/posts").json()
     assert after["total"] == before["total"] + 1
     assert after["items"][0]["id"] == post["id"]
 
@@ -216,6 +217,77 @@ def test_health_and_metrics(blog_service, api: httpx.Client) -> None:
         in metrics
     )
     assert 'cache_requests_total{cache="posts",result="hit",service="blog-service"}' in metrics
+
+
+SUMMARY_FIELDS = {"id", "title", "category", "author", "created_at", "updated_at", "excerpt"}
+
+
+def test_lists_carry_summaries_with_a_plain_text_excerpt(api: httpx.Client, signer: Signer) -> None:
+    _, _, headers = new_user(signer)
+    body = (
+        "# Heading\n\nSome *emphasis*, a [link](https://example.org/x) and `code`.\n\n"
+        + "word " * 400
+    )
+    post = create(api, headers, body=body, category=unique("Summaries"))
+    listed = api.get("/posts", params={"category": post["category"]["slug"]}).json()
+    [item] = listed["items"]
+    assert set(item) == SUMMARY_FIELDS
+    assert item["excerpt"].startswith("Heading Some emphasis, a link and code. word word")
+    assert len(item["excerpt"]) <= 200 and item["excerpt"].endswith("…")
+    assert not any(mark in item["excerpt"] for mark in ("*", "#", "](", "`", "<"))
+    # The whole post is still one request away.
+    full = api.get(f"/posts/{post['id']}").json()
+    assert full["body"] == body and "<em>emphasis</em>" in full["html"]
+
+
+def test_a_page_is_capped_in_bytes_and_says_where_to_continue(
+    api: httpx.Client, signer: Signer
+) -> None:
+    _, _, headers = new_user(signer)
+    category = unique("Heavy")
+    # Three-byte characters: 100 summaries of long titles and excerpts make
+    # well over the default 64 KiB a page may take.
+    ids = [
+        create(api, headers, category=category, title=f"{i} " + "€" * 190, body="€" * 400)["id"]
+        for i in range(100)
+    ]
+    slug = api.get(f"/posts/{ids[0]}").json()["category"]["slug"]
+    first = api.get("/posts", params={"category": slug, "limit": 100})
+    assert first.status_code == 200
+    assert len(first.content) <= 65536
+    page = first.json()
+    assert 0 < len(page["items"]) < 100 and page["total"] == 100
+    assert page["next_offset"] == len(page["items"])
+
+    seen = [item["id"] for item in page["items"]]
+    while page["next_offset"] is not None:
+        response = api.get(
+            "/posts", params={"category": slug, "limit": 100, "offset": page["next_offset"]}
+        )
+        assert len(response.content) <= 65536
+        page = response.json()
+        seen += [item["id"] for item in page["items"]]
+    assert seen == sorted(ids, reverse=True)  # nothing skipped, nothing twice
+
+
+def test_distinct_queries_do_not_each_leave_a_cache_entry(
+    api: httpx.Client, redis_service: RedisServer
+) -> None:
+    client = redis.Redis.from_url(redis_service.url)
+
+    def entries() -> int:
+        keys = client.scan_iter(b"blog-service:cache:*")
+        return sum(1 for key in keys if not key.endswith(b"generation"))
+
+    api.get("/posts")  # the default first page: cached, and counted from here on
+    before = entries()
+    for n in range(10):
+        assert api.get("/posts", params={"q": f"nothing {uuid.uuid4().hex}"}).status_code == 200
+        assert api.get("/posts", params={"offset": 1000 + n}).status_code == 200
+        assert api.get("/posts", params={"limit": 37, "offset": n}).status_code == 200
+        assert api.get("/posts", params={"category": f"none-{uuid.uuid4().hex}"}).status_code == 200
+    assert entries() <= before
+    client.close()
 
 
 def test_offsets_beyond_the_cap_are_a_422_saying_so(api: httpx.Client) -> None:

@@ -6,10 +6,16 @@ and refuses dangerous link schemes; nh3 then keeps only an allow-list of tags,
 attributes and URL schemes, so a parser bug cannot smuggle markup through.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+# What a list shows of a post: long enough to recognise it, short enough that
+# a page of a hundred stays small (see reads.py for the page's byte cap).
+EXCERPT_CHARS = 200
 
 _TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "code",
@@ -32,9 +38,60 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
+@dataclass(frozen=True)
+class RenderedPost:
+    html: str
+    excerpt: str
+
+
+def render_post(source: str) -> RenderedPost:
+    """Sanitised HTML and a plain-text excerpt, from one parse of the Markdown."""
+    parser = _parser()
+    tokens = parser.parse(source)
+    html = parser.renderer.render(tokens, parser.options, {})
+    return RenderedPost(html=_clean(html), excerpt=_excerpt(_plain_text(tokens)))
+
+
 def render_markdown(source: str) -> str:
     """Render user-written Markdown to sanitised HTML."""
-    html = _parser().render(source)
+    return render_post(source).html
+
+
+def excerpt(source: str) -> str:
+    """The start of the Markdown's text, without its markup, at most EXCERPT_CHARS long."""
+    return _excerpt(_plain_text(_parser().parse(source)))
+
+
+def _plain_text(tokens: list[Token]) -> str:
+    # The words a reader sees: text, inline code, code blocks and image alt
+    # text; markup and link targets are left behind. Raw HTML is disabled, so
+    # tags typed in the source are text here too (the templates escape them).
+    words: list[str] = []
+    for token in tokens:
+        if token.type == "inline":
+            for child in token.children or ():
+                if child.type in ("text", "code_inline", "image"):
+                    words.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    words.append(" ")
+        elif token.type in ("code_block", "fence"):
+            words.append(token.content)
+        words.append(" ")
+    return " ".join("".join(words).split())
+
+
+def _excerpt(text: str) -> str:
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    cut = text[: EXCERPT_CHARS - 1]
+    # End on a whole word unless that would throw most of the excerpt away.
+    space = cut.rfind(" ")
+    if space > EXCERPT_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def _clean(html: str) -> str:
     return nh3.clean(
         html,
         tags=_TAGS,

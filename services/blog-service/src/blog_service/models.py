@@ -49,6 +49,8 @@ class Post(Base):
     body_markdown: Mapped[str] = mapped_column(Text)
     # Rendered and sanitised once per write, so reads never run the parser.
     body_html: Mapped[str] = mapped_column(Text)
+    # Plain text for lists, made with the HTML: lists never load the bodies.
+    excerpt: Mapped[str] = mapped_column(Text)
     # The author as the access token names them; user data stays in user-service.
     author_id: Mapped[int] = mapped_column(BigInteger, index=True)
     author_name: Mapped[str] = mapped_column(String(64))

@@ -1,8 +1,17 @@
 """Cached reads shared by the JSON API and the UI.
 
 Answers are cached as the exact JSON bytes the API returns, so a cache hit
-costs two Redis round trips and no serialisation, and never touches
+costs one Redis round trip and no serialisation, and never touches
 PostgreSQL: with the database down, whatever is cached is still served.
+
+Only a bounded set of list pages is cached (`BlogSettings.list_cached_pages`):
+the pages everyone reads, the first few of the front page and of each
+category, at the sizes the API and the UI ask for by default. Searches, deep
+offsets and odd sizes are each asked rarely, so caching them would buy little
+and let anyone create an entry per request; they go to PostgreSQL, whose
+search is indexed and whose offsets are capped. A category page is cached
+only when the category has posts, so made-up slugs leave nothing behind: the
+entries per generation stay under (categories + 1) x 2 sizes x pages.
 """
 
 import logging
@@ -13,15 +22,58 @@ from titanium_common.errors import ServiceUnavailable
 
 from blog_service import repository
 from blog_service.cache import GenerationCache
-from blog_service.schemas import CategoryWithCount, PostPage
+from blog_service.schemas import CategoryWithCount, PostSummary
+from blog_service.settings import BlogSettings
 
 log = logging.getLogger(__name__)
 
 
+# The page's JSON around its items, with room for the largest numbers it can hold.
+_ENVELOPE_BYTES = 128
+# The API's default `limit` (routers/posts.py): one of the sizes worth caching.
+API_PAGE_SIZE = 10
+
+
+def page_json(
+    summaries: list[PostSummary], *, total: int, limit: int, offset: int, max_bytes: int
+) -> bytes:
+    """A PostPage's JSON, with as many of `summaries` as fit in `max_bytes` (one at least)."""
+    items: list[bytes] = []
+    size = _ENVELOPE_BYTES
+    for summary in summaries:
+        item = summary.model_dump_json().encode()
+        if items and size + len(item) + 1 > max_bytes:
+            break
+        items.append(item)
+        size += len(item) + 1
+    following = offset + len(items)
+    next_offset = str(following) if following < total else "null"
+    # Concatenated rather than dumped again: each item is already pydantic's
+    # JSON, and the envelope is numbers.
+    tail = f'],"total":{total},"limit":{limit},"offset":{offset},"next_offset":{next_offset}}}'
+    return b'{"items":[' + b",".join(items) + tail.encode()
+
+
 class BlogReader:
-    def __init__(self, cache: GenerationCache, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        cache: GenerationCache,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: BlogSettings,
+    ) -> None:
         self.cache = cache
         self.sessions = sessions
+        self.max_bytes = settings.list_max_bytes
+        self.cached_sizes = frozenset({API_PAGE_SIZE, settings.page_size})
+        self.cached_pages = settings.list_cached_pages
+
+    def _cacheable(self, limit: int, offset: int, search: str | None) -> bool:
+        return (
+            search is None
+            and limit in self.cached_sizes
+            and offset % limit == 0
+            and offset < limit * self.cached_pages
+        )
 
     async def _from_database(self, query):  # type: ignore[no-untyped-def]
         try:
@@ -37,24 +89,26 @@ class BlogReader:
         self, *, limit: int, offset: int, category: str | None, search: str | None
     ) -> bytes:
         parts = (limit, offset, category, search)
-        generation, cached = await self.cache.lookup("posts", *parts)
-        if cached is not None:
-            return cached
+        cacheable = self._cacheable(limit, offset, search)
+        generation = None
+        if cacheable:
+            generation, cached = await self.cache.lookup("posts", *parts)
+            if cached is not None:
+                return cached
 
-        async def query(session: AsyncSession) -> bytes:
+        async def query(session: AsyncSession) -> tuple[bytes, int]:
             posts, total = await repository.list_posts(
                 session, limit=limit, offset=offset, category_slug=category, search=search
             )
-            page = PostPage(
-                items=[repository.post_out(post) for post in posts],
-                total=total,
-                limit=limit,
-                offset=offset,
+            summaries = [repository.post_summary(post) for post in posts]
+            body = page_json(
+                summaries, total=total, limit=limit, offset=offset, max_bytes=self.max_bytes
             )
-            return page.model_dump_json().encode()
+            return body, total
 
-        body = await self._from_database(query)
-        await self.cache.set(generation, body, "posts", *parts)
+        body, total = await self._from_database(query)
+        if cacheable and (category is None or total > 0):
+            await self.cache.set(generation, body, "posts", *parts)
         return body
 
     async def post(self, post_id: int) -> bytes | None:

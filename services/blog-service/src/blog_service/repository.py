@@ -3,11 +3,12 @@
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from blog_service.categories_util import category_colour, slugify
-from blog_service.markdown import render_markdown
+from blog_service.markdown import render_post
 from blog_service.models import Category, Post
-from blog_service.schemas import Author, CategoryOut, CategoryWithCount, PostOut
+from blog_service.schemas import Author, CategoryOut, CategoryWithCount, PostOut, PostSummary
 
 
 def category_out(category: Category) -> CategoryOut:
@@ -29,6 +30,32 @@ def post_out(post: Post) -> PostOut:
     )
 
 
+def post_summary(post: Post) -> PostSummary:
+    return PostSummary(
+        id=post.id,
+        title=post.title,
+        excerpt=post.excerpt,
+        category=category_out(post.category),
+        author=Author(id=post.author_id, username=post.author_name),
+        created_at=post.created_at,
+        updated_at=post.updated_at,
+    )
+
+
+# A list needs none of the bodies: leaving them in PostgreSQL keeps a page of
+# a hundred posts small however long each post is.
+_SUMMARY_COLUMNS = load_only(
+    Post.id,
+    Post.title,
+    Post.excerpt,
+    Post.author_id,
+    Post.author_name,
+    Post.category_id,
+    Post.created_at,
+    Post.updated_at,
+)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -41,7 +68,7 @@ async def list_posts(
     category_slug: str | None = None,
     search: str | None = None,
 ) -> tuple[list[Post], int]:
-    """One page of posts, newest first, and how many match in all."""
+    """One page of posts (summary columns only), newest first, and how many match in all."""
     conditions = []
     if category_slug:
         conditions.append(Category.slug == category_slug)
@@ -56,7 +83,10 @@ async def list_posts(
     filtered = select(Post).join(Post.category).where(*conditions)
     total = await session.scalar(select(func.count()).select_from(filtered.subquery()))
     rows = await session.scalars(
-        filtered.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
+        filtered.options(_SUMMARY_COLUMNS)
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows.unique()), total or 0
 
@@ -86,10 +116,12 @@ async def create_post(
     session: AsyncSession, *, title: str, body: str, category_name: str, author: Author
 ) -> Post:
     category = await category_for_name(session, category_name)
+    rendered = render_post(body)
     post = Post(
         title=title,
         body_markdown=body,
-        body_html=render_markdown(body),
+        body_html=rendered.html,
+        excerpt=rendered.excerpt,
         author_id=author.id,
         author_name=author.username,
         category=category,
@@ -111,8 +143,10 @@ async def update_post(
     if title is not None:
         post.title = title
     if body is not None:
+        rendered = render_post(body)
         post.body_markdown = body
-        post.body_html = render_markdown(body)
+        post.body_html = rendered.html
+        post.excerpt = rendered.excerpt
     if category_name is not None:
         post.category = await category_for_name(session, category_name)
     post.updated_at = func.now()

@@ -90,8 +90,27 @@ class PostOut(BaseModel):
     updated_at: datetime
 
 
+class PostSummary(BaseModel):
+    """What a list shows of a post; the whole post is at GET /posts/{id}."""
+
+    id: int
+    title: str
+    excerpt: str = Field(
+        description="The start of the post's text without its markup, at most 200 characters"
+    )
+    category: CategoryOut
+    author: Author
+    created_at: datetime
+    updated_at: datetime
+
+
 class PostPage(BaseModel):
-    items: list[PostOut]
+    items: list[PostSummary] = Field(
+        description="At most `limit` posts, fewer when more would pass the page's byte cap"
+    )
     total: int
     limit: int
     offset: int
+    next_offset: int | None = Field(
+        description="Where the next page starts (`offset` + the items returned); null at the end"
+    )

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import Field
 from titanium_common.settings import ServiceSettings, service_config
 
 # src/blog_service/settings.py -> the service folder holding templates/, static/, alembic/
@@ -29,3 +30,11 @@ class BlogSettings(ServiceSettings):
     # row before the offset, so an unbounded one is a cheap way to burn CPU.
     # Past this, narrow the list with a category or a search instead.
     max_list_offset: int = 10_000
+    # A list page's JSON stops short of this many bytes, whatever `limit`
+    # asks; `next_offset` says where to go on. One summary is a few KiB at
+    # the most, so the floor always leaves room for one.
+    list_max_bytes: int = Field(65_536, ge=8_192)
+    # Which list pages are cached: those without a search, of the API's
+    # default size or the UI's, among the first this many pages. Any other
+    # query goes to PostgreSQL, so no stream of distinct queries can fill Redis.
+    list_cached_pages: int = Field(5, ge=0)

@@ -28,7 +28,7 @@ async def start_blog(ctx: AppContext) -> None:
     ctx.extras["blog"] = BlogState(
         settings=settings,
         cache=cache,
-        reader=BlogReader(cache, ctx.database.sessions),
+        reader=BlogReader(cache, ctx.database.sessions, settings),
         templates=Jinja2Templates(directory=settings.resource_dir / "templates"),
     )
 

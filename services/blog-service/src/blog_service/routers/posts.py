@@ -10,6 +10,7 @@ from titanium_common.db import db_session
 
 from blog_service import repository
 from blog_service.models import Post
+from blog_service.reads import API_PAGE_SIZE
 from blog_service.schemas import Author, PostCreate, PostOut, PostPage, PostUpdate, Storable
 from blog_service.state import Blog
 
@@ -48,7 +49,7 @@ def _json(body: bytes, status_code: int = 200) -> Response:
 @router.get("", response_model=PostPage, responses=_DOWN)
 async def list_posts(
     blog: Blog,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: Annotated[int, Query(ge=1, le=100)] = API_PAGE_SIZE,
     offset: Annotated[
         int, Query(ge=0, description="At most BLOG_MAX_LIST_OFFSET (10,000 by default)")
     ] = 0,
@@ -59,7 +60,11 @@ async def list_posts(
         str | None, Query(max_length=200, description="Text in title or body"), Storable
     ] = None,
 ) -> Response:
-    """Newest posts first, with the total matching count for pagination."""
+    """Newest posts first, as summaries, with the total matching count for pagination.
+
+    A page holds `limit` posts unless they would pass the page's byte cap
+    (BLOG_LIST_MAX_BYTES); continue from `next_offset` either way.
+    """
     check_offset(offset, blog.settings.max_list_offset)
     body = await blog.reader.post_page(
         limit=limit, offset=offset, category=category or None, search=q or None
