@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from blog_service.categories_util import category_colour, slugify
-from blog_service.markdown import render_post
+from blog_service.markdown import RenderedPost
 from blog_service.models import Category, Post
 from blog_service.schemas import Author, CategoryOut, CategoryWithCount, PostOut, PostSummary
 
@@ -113,10 +113,15 @@ async def category_for_name(session: AsyncSession, name: str) -> Category:
 
 
 async def create_post(
-    session: AsyncSession, *, title: str, body: str, category_name: str, author: Author
+    session: AsyncSession,
+    *,
+    title: str,
+    body: str,
+    rendered: RenderedPost,
+    category_name: str,
+    author: Author,
 ) -> Post:
     category = await category_for_name(session, category_name)
-    rendered = render_post(body)
     post = Post(
         title=title,
         body_markdown=body,
@@ -137,13 +142,14 @@ async def update_post(
     post: Post,
     *,
     title: str | None,
-    body: str | None,
+    body: tuple[str, RenderedPost] | None,
     category_name: str | None,
 ) -> Post:
+    """`body` is the new Markdown with what it renders to, or None to keep the old."""
     if title is not None:
         post.title = title
     if body is not None:
-        rendered = render_post(body)
+        body, rendered = body
         post.body_markdown = body
         post.body_html = rendered.html
         post.excerpt = rendered.excerpt

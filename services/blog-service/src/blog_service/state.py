@@ -8,6 +8,7 @@ from fastapi.templating import Jinja2Templates
 from titanium_common.app import AppContext
 
 from blog_service.cache import GenerationCache
+from blog_service.markdown import Renderer
 from blog_service.reads import BlogReader
 from blog_service.settings import BlogSettings
 
@@ -18,6 +19,7 @@ class BlogState:
     cache: GenerationCache
     reader: BlogReader
     templates: Jinja2Templates
+    renderer: Renderer
 
 
 async def start_blog(ctx: AppContext) -> None:
@@ -30,6 +32,7 @@ async def start_blog(ctx: AppContext) -> None:
         cache=cache,
         reader=BlogReader(cache, ctx.database.sessions, settings),
         templates=Jinja2Templates(directory=settings.resource_dir / "templates"),
+        renderer=Renderer(),
     )
 
 

@@ -99,10 +99,13 @@ async def create_post(
     blog: Blog, session: Session, user: User, payload: PostCreate, response: Response
 ) -> PostOut:
     """Write a post; a category named for the first time is created."""
+    # Before the transaction opens: a big body may wait for the renderer.
+    rendered = await blog.renderer.render(payload.body)
     post = await repository.create_post(
         session,
         title=payload.title,
         body=payload.body,
+        rendered=rendered,
         category_name=payload.category,
         author=Author(id=user.id, username=user.username),
     )
@@ -121,9 +124,12 @@ async def create_post(
 async def update_post(
     blog: Blog, session: Session, user: User, post_id: PostId, payload: PostUpdate
 ) -> PostOut:
+    body = None
+    if payload.body is not None:
+        body = (payload.body, await blog.renderer.render(payload.body))
     post = await _own_post(session, post_id, user)
     post = await repository.update_post(
-        session, post, title=payload.title, body=payload.body, category_name=payload.category
+        session, post, title=payload.title, body=body, category_name=payload.category
     )
     await session.commit()
     await blog.cache.bump()
