@@ -31,6 +31,8 @@ SCRIPTS = {
     ),
     "/posts/hop-headers": None,  # answers with the request headers it received
 }
+# Paths under this prefix are answered by closing the connection, the first time each.
+DROPPED_ONCE = "/posts/dropped-once/"
 CLOSES_AFTER = {"/posts/switching", "/posts/cut-short", "/posts/cut-short-chunked"}
 
 
@@ -41,6 +43,7 @@ class ScriptedUpstream:
     def __init__(self) -> None:
         self.port = free_port()
         self.seen: list[dict[str, str]] = []
+        self.dropped: set[str] = set()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
@@ -60,6 +63,9 @@ class ScriptedUpstream:
                     headers = {k.decode(): v.decode() for k, v in event.headers}
                     self.seen.append({"target": target, **headers})
                 elif isinstance(event, h11.EndOfMessage):
+                    if target.startswith(DROPPED_ONCE) and target not in self.dropped:
+                        self.dropped.add(target)  # as if it died with the request in hand
+                        return
                     script = SCRIPTS.get(target.split("?")[0], b"")
                     if script is None:
                         payload = json.dumps(self.seen[-1]).encode()

@@ -123,9 +123,12 @@ async def proxy(request: Request) -> Response:
     route, upstream_path = match
 
     declared = request.headers.get("content-length", "")
-    streamed = not (
-        raw_path == "/api/auth/login"
-        or (declared.isdigit() and int(declared) <= BUFFERED_REQUEST_BYTES)
+    # A body is streamed only when there is one (sized or chunked) too big to
+    # hold; a GET without a body stays bodiless, and so retryable.
+    streamed = raw_path != "/api/auth/login" and (
+        int(declared) > BUFFERED_REQUEST_BYTES
+        if declared.isdigit()
+        else "transfer-encoding" in request.headers
     )
     body: bytes | AsyncIterator[bytes] = b"" if streamed else await request.body()
     address = client_address(

@@ -163,7 +163,7 @@ class Upstream:
                 # The raw path the routing table checked, sent as it came: no re-quoting.
                 URL(self.base_url + target, encoded=True),
                 headers=CIMultiDict(headers),
-                data=body,
+                data=body or None,  # no body: no framing headers on a GET
                 allow_redirects=False,
             )
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
