@@ -119,3 +119,14 @@ def test_without_redis_logins_are_refused_and_reads_served():
         assert int(refused.headers["retry-after"]) > 0
         read = httpx.get(base + "/api/posts/any", timeout=10)
         assert (read.status_code, read.text) == (200, "/posts/any")
+
+
+def test_readiness_reports_the_limits_store_without_going_unready():
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    with (
+        redis_server() as cache,
+        gateway(GATEWAY_REDIS_URL=cache.url, GATEWAY_RATELIMIT_REDIS_URL=dead) as base,
+    ):
+        ready = httpx.get(base + "/health/ready", timeout=10)
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"redis": "ok", "ratelimit": "degraded"}

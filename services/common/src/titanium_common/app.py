@@ -33,6 +33,9 @@ class AppContext:
     database: Database | None = None
     verifier: TokenVerifier | None = None
     readiness_checks: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
+    # Reported by /health/ready as "ok" or "degraded" without making the service
+    # unready: what the service works around (the gateway's rate-limit store).
+    degradable_checks: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
     # Set when OTEL_* variables ask for tracing (see tracing.py); None otherwise.
     tracing: Tracing | None = None
     # Service-specific things (an HTTP client, a signing key...), by name.

@@ -27,6 +27,8 @@ async def ready(request: Request) -> JSONResponse:
         healthy = database_up
     if ctx.cache.client is not None:
         checks["redis"] = "ok" if await ctx.cache.ping() else "degraded"
+    for name, check in ctx.degradable_checks.items():
+        checks[name] = "ok" if await check() else "degraded"
     for name, check in ctx.readiness_checks.items():
         ok = await check()
         checks[name] = "ok" if ok else "down"
