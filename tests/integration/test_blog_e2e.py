@@ -151,6 +151,17 @@ def test_internal_paths_never_routed_and_errors_are_json(stack):
     assert client.get("/", follow_redirects=False).headers["location"] == "/blog/"
 
 
+def test_redirects_through_the_gateway_never_name_an_internal_host(stack):
+    client = stack.client()
+    internal = f"127.0.0.1:{stack.services['blog'].port}"
+    slashed = client.get("/blog/posts/1/")
+    assert slashed.status_code in (301, 307, 308)
+    assert slashed.headers["location"] == "/blog/posts/1"
+    for path in ("/blog/login/", "/api/posts/", "/api/posts/1/", "/api/categories/"):
+        answer = client.get(path)
+        assert internal not in answer.headers.get("location", ""), path
+
+
 def test_request_id_and_trace_reach_the_upstream(stack):
     client = stack.client()
     trace_id = secrets.token_hex(16)

@@ -80,6 +80,20 @@ def test_unknown_post_and_bad_pages(api: httpx.Client) -> None:
     assert too_far.status_code == 422 and "too far" in too_far.text
 
 
+def test_redirects_never_name_the_host_the_request_came_in_on(
+    api: httpx.Client, signer: Signer
+) -> None:
+    post = _write(api, signer)
+    # What the gateway sends: its own upstream address as Host.
+    internal = {"Host": "blog-service.blog.svc.cluster.local:8005"}
+    slashed = api.get(f"/blog/posts/{post['id']}/", headers=internal)
+    assert slashed.status_code in (301, 307, 308)
+    assert slashed.headers["Location"] == f"/blog/posts/{post['id']}"
+    for path in ("/posts/", "/categories/", f"/posts/{post['id']}/"):
+        response = api.get(path, headers=internal)
+        assert "cluster.local" not in response.headers.get("Location", ""), path
+
+
 def test_forms_and_auth_pages_render(api: httpx.Client) -> None:
     for path, marker in [
         ("/blog/write", 'data-form="post"'),

@@ -166,4 +166,19 @@ def build_router(prefix: str) -> APIRouter:
         )
         return Response(rules, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
+    # Last, so it only sees what no page above matched.
+    @router.get("/{path:path}/")
+    async def without_trailing_slash(request: Request) -> RedirectResponse:
+        """/blog/posts/1/ -> /blog/posts/1, relative to the origin.
+
+        Starlette's own slash redirect is off (app.py): it builds an absolute
+        URL from the Host header, which behind the gateway is this service's
+        internal address. The gateway forwards /blog/* unchanged, so a path
+        alone is right wherever the browser stands. The raw path keeps the
+        client's percent-encoding, and always starts with the prefix.
+        """
+        target = request.scope["raw_path"].decode("latin-1")[:-1]
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        return RedirectResponse(f"{target}?{query}" if query else target, status_code=308)
+
     return router
