@@ -132,6 +132,24 @@ def test_preflight_refuses_the_sample_vault_placeholders(env):
     assert f"inventories/{env}/group_vars/all/vault.yml and encrypt" in output
 
 
+def test_preflight_refuses_a_next_signing_key_left_a_placeholder(vault_values):
+    """The next key is optional, but once given a value it must be a real one."""
+    result = run_playbook(
+        "playbooks/cluster.yml",
+        "-i",
+        "inventories/staging",
+        *ONLY_ALWAYS,
+        "-e",
+        f"@{vault_values}",
+        "-e",
+        json.dumps({"vault_auth_next_signing_key": "<the next Ed25519 private key, PEM>"}),
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert "nothing has been changed" in output
+    assert "vault_auth_next_signing_key (" in output and "still holds its placeholder" in output
+
+
 def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values):
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(
