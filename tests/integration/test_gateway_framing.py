@@ -222,3 +222,10 @@ def test_only_idempotent_requests_are_sent_again_after_an_upstream_drop(misbehav
     write = httpx.post(base + "/api/posts/dropped-once/write", json={"n": 1}, timeout=10)
     assert write.status_code == 502  # it may have been done: never done twice
     assert [seen["target"] for seen in upstream.seen].count("/posts/dropped-once/write") == 1
+
+
+def test_no_redirect_ever_names_the_host_the_client_sent(misbehaving):
+    _, base = misbehaving
+    answer = _get(base, "/health/live/", headers={"Host": "evil.example"})
+    assert answer.status_code == 404
+    assert "location" not in answer.headers

@@ -54,11 +54,8 @@ def build_app(settings: BlogSettings) -> FastAPI:
         routers=[posts.router, categories.router, ui.build_router(settings.ui_prefix)],
         on_startup=[start_blog],
     )
-    # Starlette would answer /posts/ with a redirect to an absolute URL built
-    # from the Host header: behind the gateway, this service's internal name,
-    # and for /api/posts/ a path the client cannot reach anyway. The API
-    # answers 404 instead; the UI redirects with a relative path (ui.py).
-    app.router.redirect_slashes = False
+    # No trailing-slash redirects (create_app): the API answers /posts/ with a
+    # 404; the UI redirects with a relative path (ui.py).
     app.mount(
         f"{settings.ui_prefix}/static",
         StaticFiles(directory=settings.resource_dir / "static"),

@@ -138,6 +138,10 @@ def create_app(
         # every operation can answer 413: say so, or clients (and fuzzers) are surprised.
         responses={413: {"description": f"Request body over {settings.max_body_bytes} bytes"}},
     )
+    # Starlette's trailing-slash redirect builds an absolute URL from the Host
+    # header: a client-chosen host at the gateway (an open redirect), a service's
+    # internal name behind it. A path is served as written or not at all.
+    app.router.redirect_slashes = False
     install_error_handlers(app)
     app.include_router(health_router)
     for router in routers:
