@@ -19,6 +19,8 @@ class AppState:
     health: str
     operation: str
     message: str
+    # The commit Argo CD last compared against: which Git change is live.
+    revision: str = ""
 
     def ready(self, require_sync: bool = True, require_health: bool = True) -> bool:
         synced = self.sync == "Synced" or not require_sync
@@ -32,6 +34,7 @@ class AppState:
             "health": self.health,
             "operation": self.operation,
             "message": self.message,
+            "revision": self.revision,
         }
 
 
@@ -39,12 +42,16 @@ def app_state(app: dict) -> AppState:
     status = app.get("status") or {}
     health = status.get("health") or {}
     operation = status.get("operationState") or {}
+    sync = status.get("sync") or {}
+    # Multi-source Applications report one revision per source.
+    revision = sync.get("revision") or ",".join(sync.get("revisions") or [])
     return AppState(
         name=app["metadata"]["name"],
-        sync=(status.get("sync") or {}).get("status", "Unknown"),
+        sync=sync.get("status", "Unknown"),
         health=health.get("status", "Unknown"),
         operation=operation.get("phase", ""),
         message=health.get("message") or operation.get("message") or "",
+        revision=revision,
     )
 
 

@@ -93,7 +93,8 @@ applications:
   type: list
   elements: dict
   sample:
-    - {name: titanium-services, sync: Synced, health: Healthy, operation: Succeeded, message: ""}
+    - {name: titanium-services, sync: Synced, health: Healthy, operation: Succeeded, message: "",
+       revision: 9f2c1e0d4b7a}
 missing:
   description: Names asked for that do not exist.
   returned: always

@@ -175,3 +175,12 @@ def test_summary_line_names_every_state():
         [application("a"), application("b", "OutOfSync", "Missing")], names=["a", "b", "c"]
     )
     assert argo.summary_line(states, missing) == "a=Synced/Healthy, b=OutOfSync/Missing, c=absent"
+
+
+def test_the_live_revision_is_reported_for_one_source_and_for_several():
+    one = application("a")
+    one["status"]["sync"]["revision"] = "9f2c1e0"
+    several = application("b")
+    several["status"]["sync"]["revisions"] = ["9f2c1e0", "v1.2.0"]
+    _, states, _ = argo.evaluate([one, several, application("c")])
+    assert [s.as_dict()["revision"] for s in states] == ["9f2c1e0", "9f2c1e0,v1.2.0", ""]
