@@ -2,12 +2,6 @@
 # scenario of the k3s role and the image it runs in.
 SETUP_TARGETS += setup-local-vault setup-molecule-image
 
-# inventories/local opens its vault with a password generated on this machine
-# (scripts/local-vault-pass.sh); other environments bring their own.
-ifeq ($(ENV),local)
-export ANSIBLE_VAULT_PASSWORD_FILE ?= $(CURDIR)/scripts/local-vault-pass.sh
-endif
-
 MOLECULE_CONTAINERS_CONF := $(CURDIR)/molecule/k3s/containers.conf
 
 .PHONY: setup-local-vault setup-molecule-image molecule-k3s

@@ -4,15 +4,16 @@
 # a random value (an Ed25519 PEM key for *_signing_key, empty for
 # *_repo_token: the local GitOps repository is the in-cluster Gitea), except
 # *_next_signing_key, which exists only during a rotation. The vault
-# is encrypted with a random password kept in build/secrets/local-vault.pass.
+# is encrypted under vault-id `local` (ansible.cfg's vault_identity_list opens
+# it) with a random password kept in build/secrets/local-vault.pass.
 # Neither file is committed. Idempotent: existing secrets are never changed.
 #
 # Environment: TITANIUM_LOCAL_INVENTORY (default inventories/local),
 # TITANIUM_LOCAL_VAULT_PASS (default build/secrets/local-vault.pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The Makefile exports the same password file for ansible-playbook; given twice,
-# ansible-vault cannot tell which identity encrypts.
+# ansible.cfg names the local vault-id too; a password file from the environment
+# would be one more identity for ansible-vault to choose from.
 unset ANSIBLE_VAULT_PASSWORD_FILE
 
 inventory=${TITANIUM_LOCAL_INVENTORY:-inventories/local}
@@ -25,7 +26,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/titanium-vault.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 if [[ -f $vault ]]; then
-  ansible-vault view --vault-password-file "$pass" "$vault" >"$work/vault.yml" || {
+  ansible-vault view --vault-id "local@$pass" "$vault" >"$work/vault.yml" || {
     echo "local-vault: $vault does not open with $pass; if both are throw-away, delete $vault and re-run" >&2
     exit 1
   }
@@ -53,6 +54,6 @@ done
 if ((${#added[@]} == 0)); then
   exit 0
 fi
-ansible-vault encrypt --vault-password-file "$pass" --output "$work/vault.enc" "$work/vault.yml" >/dev/null
+ansible-vault encrypt --vault-id "local@$pass" --encrypt-vault-id local --output "$work/vault.enc" "$work/vault.yml" >/dev/null
 mv "$work/vault.enc" "$vault"
 echo "local-vault: $vault now holds ${added[*]}"
