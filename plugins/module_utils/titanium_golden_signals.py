@@ -123,10 +123,31 @@ class PrometheusClient:
     headers: dict[str, str] = field(default_factory=dict)
 
     def instant(self, query: str) -> list[dict]:
-        endpoint = self.url.rstrip("/") + "/api/v1/query"
-        data = urllib.parse.urlencode({"query": query}).encode()
-        request = urllib.request.Request(endpoint, data=data, method="POST")  # noqa: S310  the URL is the operator's
-        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        return self._result("/api/v1/query", {"query": query}, "vector")
+
+    def range(self, query: str, start: float, end: float, step: float) -> list[dict]:
+        """A range query (C(/api/v1/query_range)): one series per label set, with
+        [time, "value"] pairs at start, start + step, ... up to end."""
+        params = {"query": query, "start": start, "end": end, "step": step}
+        return self._result("/api/v1/query_range", params, "matrix")
+
+    def alerts(self) -> list[dict]:
+        """Every alert Prometheus's rules hold now, pending or firing."""
+        return self._call("/api/v1/alerts", None)["alerts"]
+
+    def _result(self, path: str, params: dict, result_type: str) -> list[dict]:
+        data = self._call(path, params)
+        if data["resultType"] != result_type:
+            raise PrometheusError(f"expected a {result_type}, got {data['resultType']}")
+        return data["result"]
+
+    def _call(self, path: str, params: dict | None) -> dict:
+        """GET without `params`, else a form POST (long PromQL fits no URL)."""
+        endpoint = self.url.rstrip("/") + path
+        data = urllib.parse.urlencode(params).encode() if params is not None else None
+        request = urllib.request.Request(endpoint, data=data, method="POST" if data else "GET")  # noqa: S310  the URL is the operator's
+        if data:
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
         for name, value in self.headers.items():
             request.add_header(name, value)
         if self.bearer_token:
@@ -141,9 +162,7 @@ class PrometheusClient:
             raise PrometheusError(f"cannot reach Prometheus at {endpoint}: {error}") from error
         if body.get("status") != "success":
             raise PrometheusError(f"query failed: {body.get('error', body)}")
-        if body["data"]["resultType"] != "vector":
-            raise PrometheusError(f"expected an instant vector, got {body['data']['resultType']}")
-        return body["data"]["result"]
+        return body["data"]
 
 
 def _number(text: str) -> float | None:

@@ -83,10 +83,16 @@ def run_on_localhost(
 
 
 def run_module(
-    name: str, args: dict, *, env: dict[str, str] | None = None, timeout: float = 180
+    name: str,
+    args: dict,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+    flags: tuple[str, ...] = (),
 ) -> tuple[int, dict]:
     """One module on localhost through `ansible -m`, the way a task runs it: its
-    return code and the module's result."""
+    return code and the module's result. `flags` go to the command line (--check,
+    --diff)."""
     result = subprocess.run(
         [
             str(BIN / "ansible"),
@@ -102,6 +108,7 @@ def run_module(
             json.dumps(args),
             "-e",
             f"ansible_python_interpreter={sys.executable}",
+            *flags,
         ],
         env={
             **(env if env is not None else os.environ),
