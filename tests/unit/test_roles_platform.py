@@ -597,6 +597,7 @@ def test_verify_summary_renders_with_unknown_signals(source):
                 "cpu_saturation_percent": None,
             }
         },
+        "verify_status_page": {"dest": "/repo/build/status/local.html"},
     }
     templar = templar_for("verify", source, extra)
     text = (REPO_ROOT / "roles/verify/templates/summary.txt.j2").read_text()
@@ -605,6 +606,7 @@ def test_verify_summary_renders_with_unknown_signals(source):
     assert "blog-service: p95_ms is 900, above 500" in summary
     assert re.search(r"blog-service\s+12.5\s+900.0\s+-\s+0.0\s+0.0\s+-", summary)
     assert "vault_grafana_admin_password" in summary
+    assert "Status page: /repo/build/status/local.html" in summary
     host = resolve(templar, "verify_ingress_host")
     assert host and " " not in host
 
@@ -636,7 +638,7 @@ def test_every_variable_a_template_reads_is_a_documented_default(role):
     env.tests = AnyName(env.tests)
     defaults = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults/main.yml").read_text())
     allowed = set(defaults) | RUNTIME_FACTS | {"titanium_environment", "role_path"}
-    allowed |= {"gitserver_credentials", "verify_degraded", "verify_signals"}
+    allowed |= {"gitserver_credentials", "verify_degraded", "verify_signals", "verify_status_page"}
     for template in (REPO_ROOT / "roles" / role / "templates").glob("*.j2"):
         used = jinja2.meta.find_undeclared_variables(env.parse(template.read_text()))
         used -= {"lookup", "now", "namespace", "range"}
