@@ -1,7 +1,9 @@
 """`make bench-services`: load the gateway started by `make services-up`.
 
 Four scenarios, written to build/bench/services.json (p50/p95/p99 in ms,
-requests/s, errors; CPU time per request of each process involved):
+requests/s, errors; CPU time per request of each process involved), with
+build/bench/services.html beside it: the seed scenario's latency percentiles
+and throughput second by second, plotted, and the other scenarios' figures:
 
 - seed: the original k6 test's shape, shortened to about 2 minutes. Virtual
   users ramp 10 -> 50 -> 100; each iteration GETs /, /blog/, /api/posts and
@@ -38,6 +40,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+# The plotting helper verify's status page uses (plugins/module_utils).
+sys.path.insert(0, str(ROOT))
 SEED_PATHS = ("/", "/blog/", "/api/posts", "/health/ready")
 # (seconds, target virtual users at the end of the stage): linear ramps, ~2 minutes.
 SEED_STAGES = ((15, 10), (30, 50), (30, 100), (35, 100), (10, 0))
@@ -135,6 +139,8 @@ def target_users(elapsed: float) -> int:
 async def seed(host: str, port: int, scale: float) -> dict:
     latencies: list[float] = []
     by_path: dict[str, list[float]] = {path: [] for path in SEED_PATHS}
+    # (second since the start, latency or None for an error): the plots' per-second buckets.
+    timeline: list[tuple[int, float | None]] = []
     errors = 0
     total = sum(seconds for seconds, _ in SEED_STAGES) * scale
     started = time.monotonic()
@@ -152,13 +158,16 @@ async def seed(host: str, port: int, scale: float) -> dict:
                     status = await connection.get(path)
                 except (OSError, ConnectionError, ValueError, asyncio.IncompleteReadError):
                     errors += 1
+                    timeline.append((int(time.monotonic() - started), None))
                     await connection.close()
                     continue
                 if status >= 400:
                     errors += 1
+                    timeline.append((int(time.monotonic() - started), None))
                 else:
                     latencies.append(time.perf_counter() - began)
                     by_path[path].append(latencies[-1])
+                    timeline.append((int(time.monotonic() - started), latencies[-1]))
             await asyncio.sleep(1.0)
         await connection.close()
 
@@ -180,7 +189,79 @@ async def seed(host: str, port: int, scale: float) -> dict:
         for path, values in by_path.items()
     }
     return summarise(
-        latencies, errors, time.monotonic() - started, virtual_users_max=peak, per_path=per_path
+        latencies,
+        errors,
+        time.monotonic() - started,
+        virtual_users_max=peak,
+        per_path=per_path,
+        per_second=per_second(timeline),
+    )
+
+
+def per_second(timeline: list[tuple[int, float | None]]) -> list[dict]:
+    """Requests, errors and latency percentiles of each second of the run."""
+    buckets: dict[int, list[float | None]] = {}
+    for second, latency in timeline:
+        buckets.setdefault(second, []).append(latency)
+    rows = []
+    for second in range(max(buckets, default=-1) + 1):
+        answered = sorted(v for v in buckets.get(second, []) if v is not None)
+        rows.append(
+            {
+                "second": second,
+                "requests": len(buckets.get(second, [])),
+                "errors": len(buckets.get(second, [])) - len(answered),
+                **{
+                    f"p{q}_ms": round(percentile(answered, q / 100) * 1000, 2) if answered else None
+                    for q in (50, 95, 99)
+                },
+            }
+        )
+    return rows
+
+
+def write_plots(report: dict, out: Path) -> None:
+    """An HTML page beside the JSON, self-contained (inline SVG, no script): the seed
+    scenario's latency percentiles and throughput over time, every scenario's figures."""
+    import html
+
+    from plugins.module_utils.titanium_plots import Series, line_chart
+
+    rows = report["scenarios"]["seed"]["per_second"]
+    latency = [
+        Series(f"p{q}", [(r["second"], r[f"p{q}_ms"]) for r in rows], index, gid=f"seed-p{q}")
+        for index, q in enumerate((50, 95, 99))
+    ]
+    throughput = [
+        Series("answered", [(r["second"], r["requests"] - r["errors"]) for r in rows], 0,
+               gid="seed-answered"),
+        Series("errors", [(r["second"], r["errors"]) for r in rows], 5, gid="seed-errors"),
+    ]  # fmt: skip
+    charts = [
+        line_chart("Seed scenario: latency percentiles per second", latency, y_label="ms",
+                   time_axis=False, x_label="seconds since the start", id_prefix="latency"),
+        line_chart("Seed scenario: throughput", throughput, y_label="requests/s",
+                   time_axis=False, x_label="seconds since the start", id_prefix="throughput"),
+    ]  # fmt: skip
+    columns = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
+    table = "".join(
+        f"<tr><td>{html.escape(name)}</td>"
+        + "".join(f"<td>{html.escape(str(figures.get(c, '-')))}</td>" for c in columns)
+        + "</tr>"
+        for name, figures in report["scenarios"].items()
+    )
+    out.write_text(
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\"><title>bench-services</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:64rem;margin:1.5rem auto;padding:0 1rem}"
+        "svg{width:100%;height:auto}table{border-collapse:collapse}"
+        "td,th{padding:.2rem .6rem;border-bottom:1px solid #eee;text-align:right}</style>"
+        f"</head><body><h1>bench-services against {html.escape(report['target'])}</h1>"
+        + "".join(f"<figure>{svg}</figure>" for svg in charts)
+        + "<table><tr><th>scenario</th>"
+        + "".join(f"<th>{c}</th>" for c in columns)
+        + f"</tr>{table}</table></body></html>\n"
     )
 
 
@@ -326,7 +407,12 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_plots(report, args.out.with_suffix(".html"))
+    print(json.dumps({**report, "scenarios": {
+        name: {k: v for k, v in figures.items() if k != "per_second"}
+        for name, figures in report["scenarios"].items()
+    }}, indent=2))  # fmt: skip
+    print(f"bench-services: plots in {args.out.with_suffix('.html')}")
     print(
         f"bench-services: reference {reference['requests_per_s']} req/s, "
         f"blog-service direct {direct['requests_per_s']} req/s "
