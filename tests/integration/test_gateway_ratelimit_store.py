@@ -71,15 +71,18 @@ def test_cache_pressure_never_evicts_a_limit():
         assert last.json()["limit"] == "login_username"
 
 
-def fill_to_the_limit(store: redis.Redis) -> None:
-    """Write bot counters until Redis refuses even one more small key."""
-    n = 0
-    while True:
-        try:
-            store.set(f"api-gateway:rl:bot:{n}", 1, ex=121)
-        except redis.exceptions.OutOfMemoryError:
-            return
-        n += 1
+def fill_past_the_limit(store: redis.Redis) -> None:
+    """Write bot counters, then lower maxmemory well below what they use: Redis
+    frees idle clients' buffers by itself, so a store filled just to its limit
+    would soon take writes again and the test would depend on timing."""
+    flood = store.pipeline(transaction=False)
+    for n in range(20_000):
+        flood.set(f"api-gateway:rl:bot:{n}", 1, ex=121)
+    flood.execute()
+    used = store.info("memory")["used_memory"]
+    store.config_set("maxmemory", used - 512 * 1024)
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        store.set("api-gateway:rl:one-more", 1, ex=121)
 
 
 def test_a_full_limits_store_refuses_logins_and_serves_reads():
@@ -87,18 +90,19 @@ def test_a_full_limits_store_refuses_logins_and_serves_reads():
     (noeviction: evicting would let a flood reset a password guesser's count);
     logins then fail closed and reads stay up."""
     with (
-        redis_server("--maxmemory", "2mb", *NOEVICTION) as limits,
+        redis_server("--maxmemory", "64mb", *NOEVICTION) as limits,
         gateway(GATEWAY_REDIS_URL=limits.url) as base,
     ):
         username = f"victim-{secrets.token_hex(3)}"
         assert login(base, username, "203.0.113.1").status_code == 200
         store = redis.Redis.from_url(limits.url)
-        fill_to_the_limit(store)
+        fill_past_the_limit(store)
         answers = [login(base, username, f"203.0.113.{n}").status_code for n in range(2, 12)]
         assert set(answers) == {503}, answers
         read = httpx.get(base + "/api/posts/any", headers={"X-Forwarded-For": "203.0.113.50"})
         assert (read.status_code, read.text) == (200, "/posts/any")
         store.flushdb()  # the flood's counters expire; logins count again
+        store.config_set("maxmemory", 64 * 1024 * 1024)
         time.sleep(1.2)  # the cache layer's back-off after a failure
         assert login(base, username, "203.0.113.60").status_code == 200
 
