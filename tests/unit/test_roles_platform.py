@@ -65,8 +65,18 @@ FAKE_SECRETS = {
     "vault_argocd_admin_password": "argocd-" + secrets.token_hex(8),
     "vault_gitea_admin_password": "gitea-" + secrets.token_hex(8),
     "vault_gitops_repo_token": "token-" + secrets.token_hex(8),
+    "vault_argocd_webhook_secret": "webhook-" + secrets.token_hex(8),
     "vault_k3s_token": secrets.token_hex(16),
     **{f"vault_{name}": f"{name}-{secrets.token_hex(8)}" for name in BLOG_SECRET_VARIABLES},
+}
+
+
+REHEARSAL_ENDPOINTS = {
+    "kubeconfig": "/nonexistent/build/rehearsal/kubeconfig",
+    "gitea_url": "http://127.0.0.1:3000",
+    "argocd_url": "http://127.0.0.1:8080",
+    "gateway_url": "http://127.0.0.1:8000",
+    "prometheus_url": "http://127.0.0.1:9090",
 }
 
 
@@ -108,6 +118,9 @@ def variables(role: str, source: str, extra: dict | None = None) -> dict:
     if source != "defaults":
         found.update(inventory_vars(source))
         groups, hostvars = inventory_hosts(source)
+        if "rehearsal" in found:
+            # What scripts/rehearsal.py writes to build/rehearsal/endpoints.json.
+            found["rehearsal"] = REHEARSAL_ENDPOINTS
     else:
         found.update(
             grafana_admin_password=FAKE_SECRETS["vault_grafana_admin_password"],
@@ -198,7 +211,11 @@ def values(role: str, template: str, source: str, extra: dict | None = None) -> 
 
 
 def environment_of(source: str) -> str:
-    return "local" if source == "defaults" else source
+    """The environment an inventory deploys (the rehearsal deploys local's overlay)."""
+    if source == "defaults":
+        return "local"
+    main = REPO_ROOT / "inventories" / source / "group_vars/all/main.yml"
+    return yaml.safe_load(main.read_text())["titanium_environment"]
 
 
 def values_templates(role: str) -> list[str]:
@@ -718,3 +735,15 @@ def test_a_console_nodeport_outside_local_without_tls_and_login_stops_the_run(
     assert says.format(environment=environment) in output, output[-3000:]
     assert "port-forward" in output
     assert "changed=0" in output
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_argocd_checks_gitea_pushes_with_the_vaulted_webhook_secret(source):
+    data = secret_data(render("argocd", "secrets.yaml.j2", source), "argocd-secret")
+    wanted = FAKE_SECRETS["vault_argocd_webhook_secret"]
+    assert data.get("webhook.gogs.secret") == wanted
+    # The gitserver role signs Gitea's webhook with the same value.
+    assert resolve(templar_for("gitserver", source), "gitserver_argocd_webhook_secret") == wanted
+    empty = {"argocd_webhook_secret": "", "vault_argocd_webhook_secret": ""}
+    data = secret_data(render("argocd", "secrets.yaml.j2", source, empty), "argocd-secret")
+    assert "webhook.gogs.secret" not in data
