@@ -35,7 +35,13 @@ class Category(Base):
 
     id: Mapped[int] = mapped_column(Identity(always=True), primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
-    # Unique on the slug, not the name: "Go" and "go " are the same category.
+    # The identity (categories_util.category_key): "Go" and " go " are one
+    # category, so are the NFC and NFD forms of "한국어". NULL only for a
+    # category made before keys existed whose key an older one already holds
+    # (migration 0004): it keeps its URL and posts, new posts go to the older.
+    name_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    # Unique too, but not the identity: slugs stored before 0004 stay as they
+    # were (stable URLs), even where today's slug of their name differs.
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

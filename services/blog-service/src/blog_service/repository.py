@@ -5,7 +5,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
-from blog_service.categories_util import category_colour, slugify
+from blog_service.categories_util import category_colour, category_key, hashed_slug, slug_for_key
 from blog_service.markdown import RenderedPost
 from blog_service.models import Category, Post
 from blog_service.schemas import Author, CategoryOut, CategoryWithCount, PostOut, PostSummary
@@ -96,20 +96,23 @@ async def get_post(session: AsyncSession, post_id: int) -> Post | None:
 
 
 async def category_for_name(session: AsyncSession, name: str) -> Category:
-    """The category whose slug matches the name, created if new.
+    """The category whose key matches the name, created if new.
 
     INSERT ... ON CONFLICT DO NOTHING makes two writers naming the same new
-    category at once agree on one row instead of one of them failing.
+    category at once agree on one row instead of one of them failing. The
+    readable slug may already belong to another key (a category stored before
+    keys existed keeps its old slug: "C++/Rust" holds "c-rust"); then the
+    hashed slug is taken, which no readable or stored slug can equal.
     """
-    slug = slugify(name)
-    await session.execute(
-        insert(Category)
-        .values(name=name, slug=slug)
-        .on_conflict_do_nothing(index_elements=["slug"])
-    )
-    category = await session.scalar(select(Category).where(Category.slug == slug))
-    assert category is not None
-    return category
+    key = category_key(name)
+    for slug in dict.fromkeys((slug_for_key(key), hashed_slug(key))):
+        await session.execute(
+            insert(Category).values(name=name, name_key=key, slug=slug).on_conflict_do_nothing()
+        )
+        category = await session.scalar(select(Category).where(Category.name_key == key))
+        if category is not None:
+            return category
+    raise RuntimeError(f"no free slug for category key {key!r}")
 
 
 async def create_post(

@@ -1,18 +1,20 @@
 """What the JSON API accepts and returns."""
 
+import unicodedata
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     field_validator,
 )
 
-from blog_service.categories_util import slugify
+from blog_service.categories_util import category_key
 
 
 def storable_text(text: str | None) -> str | None:
@@ -28,19 +30,30 @@ def storable_text(text: str | None) -> str | None:
     return text
 
 
+def composed(value: Any) -> Any:
+    """NFC: text typed on one system and searched from another (macOS keeps
+    Hangul decomposed, as jamo) must match, and ILIKE compares code points.
+    Before the length limits, since composing can lengthen a string."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
 Storable = AfterValidator(storable_text)
+Composed = BeforeValidator(composed)
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Storable,
+    Composed,
 ]
-Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000), Storable]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000), Storable, Composed]
 CategoryName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Storable
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Storable, Composed
 ]
 
 
 def _category_must_have_a_slug(name: str | None) -> str | None:
-    if name is not None and not slugify(name):
-        raise ValueError("the category name needs at least one letter or digit")
+    if name is not None and not category_key(name):
+        raise ValueError("the category name needs at least one visible character")
     return name
 
 

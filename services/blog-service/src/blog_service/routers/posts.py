@@ -9,9 +9,18 @@ from titanium_common.auth import CurrentUser, current_user
 from titanium_common.db import db_session
 
 from blog_service import repository
+from blog_service.categories_util import fold_slug
 from blog_service.models import Post
 from blog_service.reads import API_PAGE_SIZE
-from blog_service.schemas import Author, PostCreate, PostOut, PostPage, PostUpdate, Storable
+from blog_service.schemas import (
+    Author,
+    Composed,
+    PostCreate,
+    PostOut,
+    PostPage,
+    PostUpdate,
+    Storable,
+)
 from blog_service.state import Blog
 
 router = APIRouter(prefix="/posts", tags=["posts"])
@@ -54,10 +63,12 @@ async def list_posts(
         int, Query(ge=0, description="At most BLOG_MAX_LIST_OFFSET (10,000 by default)")
     ] = 0,
     category: Annotated[
-        str | None, Query(max_length=60, description="Category slug"), Storable
+        str | None,
+        Query(max_length=60, description="Category slug (percent-encoded UTF-8 in the URL)"),
+        Storable,
     ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in title or body"), Storable
+        str | None, Query(max_length=200, description="Text in title or body"), Storable, Composed
     ] = None,
 ) -> Response:
     """Newest posts first, as summaries, with the total matching count for pagination.
@@ -66,8 +77,13 @@ async def list_posts(
     (BLOG_LIST_MAX_BYTES); continue from `next_offset` either way.
     """
     check_offset(offset, blog.settings.max_list_offset)
+    # Folded like the slugs themselves, so a link cased or normalised otherwise
+    # finds the category, and is one cache entry with the canonical link.
     body = await blog.reader.post_page(
-        limit=limit, offset=offset, category=category or None, search=q or None
+        limit=limit,
+        offset=offset,
+        category=fold_slug(category) if category else None,
+        search=q or None,
     )
     return _json(body)
 

@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import TypeAdapter
 from titanium_common.errors import ServiceUnavailable
 
-from blog_service.categories_util import slugify
+from blog_service.categories_util import css_safe_slug, fold_slug
 from blog_service.pagination import offset_for, window
-from blog_service.schemas import CategoryWithCount, PostOut, PostPage, Storable
+from blog_service.schemas import CategoryWithCount, Composed, PostOut, PostPage, Storable
 from blog_service.state import Blog, BlogState
 
 # Only our own files: no inline script, no CDN, no plugin, no framing.
@@ -68,10 +68,10 @@ def build_router(prefix: str) -> APIRouter:
         request: Request,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
         category: Annotated[str | None, Query(max_length=60)] = None,
-        q: Annotated[str | None, Query(max_length=200), Storable] = None,
+        q: Annotated[str | None, Query(max_length=200), Storable, Composed] = None,
     ) -> HTMLResponse:
         per_page = blog.settings.page_size
-        category = slugify(category) if category else None
+        category = fold_slug(category) if category else None
         if offset_for(page, per_page) > blog.settings.max_list_offset:
             return _render(
                 blog,
@@ -160,9 +160,10 @@ def build_router(prefix: str) -> APIRouter:
             categories = _CATEGORIES.validate_json(await blog.reader.categories())
         except ServiceUnavailable:
             categories = []
-        # Slugs are [a-z0-9-] by construction and colours #rrggbb: safe in CSS.
+        # Slugs are letters, digits and marks of any script joined by "-" (no
+        # ASCII punctuation, nothing CSS would read otherwise), colours #rrggbb.
         rules = "".join(
-            f".cat-{c.slug}{{--cat:{c.colour}}}\n" for c in categories if c.slug == slugify(c.slug)
+            f".cat-{c.slug}{{--cat:{c.colour}}}\n" for c in categories if css_safe_slug(c.slug)
         )
         return Response(rules, media_type="text/css", headers={"Cache-Control": "no-cache"})
 
