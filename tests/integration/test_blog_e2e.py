@@ -3,7 +3,9 @@ real PostgreSQL and Redis of their own (this module restarts them)."""
 
 import secrets
 import time
+import unicodedata
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -52,6 +54,45 @@ def test_register_login_write_list_edit_delete(stack):
     assert client.get("/api/posts", params={"category": slug}).json()["total"] == 0
     # The category outlives its last post.
     assert slug in {c["slug"] for c in client.get("/api/categories").json()}
+
+
+def test_any_script_through_the_gateway(stack):
+    """Hangul, mixed scripts and emoji as categories, titles and searches; names
+    that differ only in case or normalisation are one category."""
+    client, _ = new_user(stack)
+    tag = "".join(chr(0xAC00 + b) for b in secrets.token_bytes(3))
+    written = {}
+    for name, title in [
+        (f"기술 스택 {tag}", f"쿠버네티스 {tag} 입문"),
+        (unicodedata.normalize("NFD", f"기술 스택 {tag}"), "같은 분류"),  # jamo, as macOS types
+        (f"Rust와 Go {tag}", "Mixed"),
+        (f"RUST와 GO {tag}", "Mixed, cased"),
+        (f"🚀 {tag}", "Emoji"),
+    ]:
+        created = client.post("/api/posts", json={"title": title, "body": "본문", "category": name})
+        assert created.status_code == 201, created.text
+        written[title] = created.json()
+    hangul = written[f"쿠버네티스 {tag} 입문"]["category"]
+    assert hangul["slug"] == f"기술-스택-{tag}" and hangul["name"] == f"기술 스택 {tag}"
+    assert written["같은 분류"]["category"] == hangul
+    assert written["Mixed, cased"]["category"] == written["Mixed"]["category"]
+    rocket = written["Emoji"]["category"]["slug"]
+    assert rocket.startswith(f"{tag}--") and rocket != hangul["slug"]
+
+    # Percent-encoded by hand, as a browser sends what the UI links to.
+    listed = client.get(f"/api/posts?category={quote(hangul['slug'])}").json()
+    assert {item["title"] for item in listed["items"]} == {f"쿠버네티스 {tag} 입문", "같은 분류"}
+    categories = {c["slug"]: c for c in client.get("/api/categories").json()}
+    assert categories[hangul["slug"]]["post_count"] == 2
+    assert categories[rocket]["name"] == f"🚀 {tag}"
+
+    found = client.get("/api/posts", params={"q": f"네티스 {tag}"}).json()["items"]
+    assert [item["title"] for item in found] == [f"쿠버네티스 {tag} 입문"]
+
+    page = client.get(f"/blog/?category={quote(hangul['slug'])}")
+    assert page.status_code == 200 and f"쿠버네티스 {tag} 입문" in page.text
+    assert f'href="/blog/?category={quote(hangul["slug"])}"' in page.text
+    assert f".cat-{hangul['slug']}{{" in client.get("/blog/categories.css").text
 
 
 def test_only_the_author_may_change_a_post(stack):
