@@ -1,6 +1,8 @@
 """Debian's Chromium drives the blog through the whole stack behind the gateway:
-register, log out, log in, write a post in a new category, edit it, and find it
-in the list under a tab of that category's colour. Saves build/blog-browser.png.
+register, log out, log in, write a post in a new category named in Hangul with
+an emoji, edit it, find it in the list under a tab of that category's colour,
+follow the tab's percent-encoded link and search for a Hangul substring. Saves
+build/blog-browser.png (Hangul shows as boxes where no CJK font is installed).
 
 The four services run as real processes on free ports (so a developer's
 `make services-up` on the default ports is left alone), on the session's real
@@ -9,9 +11,11 @@ PostgreSQL and Redis.
 
 import contextlib
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from blog_service.categories_util import category_colour, slugify
@@ -131,8 +135,9 @@ def test_register_login_write_and_find_the_post(gateway_url: str, browser_page) 
 
     suffix = uuid.uuid4().hex[:8]
     username, password = f"reader{suffix}", f"correct horse {suffix}"
-    category = f"Browser Tests {suffix}"
-    title = f"Written in Chromium <b>{suffix}</b>"
+    # Hangul only besides the emoji (no ASCII the old ASCII-only slugs could keep).
+    category = "기술 스택 🚀 " + "".join(chr(0xAC00 + b) for b in bytes.fromhex(suffix))
+    title = f"크로미움에서 쓴 글 <b>{suffix}</b>"
 
     # Register (the UI logs in right after), then log out.
     page.goto(f"{gateway_url}/")  # the gateway sends / to /blog/
@@ -182,24 +187,41 @@ def test_register_login_write_and_find_the_post(gateway_url: str, browser_page) 
     page.wait_for_url(post_url)
     assert page.locator("article h1").inner_text() == title
 
+    # The same category typed as jamo (as macOS keeps Hangul) and upper-cased
+    # is the same one, and keeps the name it was first written with.
+    page.get_by_role("link", name="Write a post").click()
+    page.get_by_label("Title").fill(f"둘째 글 {suffix}")
+    page.get_by_label("Category").fill(unicodedata.normalize("NFD", category.upper()))
+    page.get_by_label("Body").fill("같은 분류")
+    page.get_by_role("button", name="Publish").click()
+    page.wait_for_url(re.compile(rf"{re.escape(gateway_url)}/blog/posts/\d+$"))
+    assert page.locator("article .badge").inner_text() == category
+
     # The list: a tab for the new category, in its colour, counting the post.
     page.goto(f"{gateway_url}/blog/")
     slug = slugify(category)
+    assert slug.startswith("기술-스택-")
     tab = page.locator(f"nav.tabs a.cat-{slug}")
     assert tab.count() == 1
-    assert re.sub(r"\s+", " ", tab.inner_text()).strip() == f"{category} 1"
+    assert re.sub(r"\s+", " ", tab.inner_text()).strip() == f"{category} 2"
     colour = category_colour(slug)
     assert tab.evaluate("el => getComputedStyle(el).backgroundColor") == _rgb(colour)
-    card = page.locator("li.post-card").first
+    card = page.locator("li.post-card").nth(1)
     assert card.locator("h2").inner_text() == title
     assert card.locator(".badge").evaluate("el => getComputedStyle(el).backgroundColor") == _rgb(
         colour
     )
 
-    # Its tab filters the list down to it.
+    # Its tab filters the list down to it, through a percent-encoded link.
     tab.click()
-    page.wait_for_url(f"{gateway_url}/blog/?category={slug}")
-    assert page.locator("li.post-card").count() == 1
+    page.wait_for_url(f"{gateway_url}/blog/?category={quote(slug)}")
+    assert page.locator("li.post-card").count() == 2
+
+    # Search (the box keeps the category) finds a Hangul substring of a title.
+    page.get_by_label("Search posts").fill("미움에서")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r".*[?&]q=%EB%AF%B8%EC%9B%80%EC%97%90%EC%84%9C"))
+    assert [h.inner_text() for h in page.locator("li.post-card h2").all()] == [title]
 
     page.goto(f"{gateway_url}/blog/")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
