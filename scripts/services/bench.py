@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -342,6 +343,35 @@ def reference_server(blog_url: str, redis_url: str) -> Iterator[tuple[str, int]]
         process.wait(10)
 
 
+# The data every run measures: the list endpoint's first page, full.
+POSTS = 20
+POST_CHARACTERS = 600
+
+
+def ensure_posts(url: str) -> int:
+    """At least POSTS posts of about POST_CHARACTERS characters, written through
+    the gateway by a bench user, so every run lists the same shape of page."""
+    total = httpx.get(f"{url}/api/posts").json()["total"]
+    if total >= POSTS:
+        return total
+    address = {"X-Forwarded-For": f"198.18.{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
+    client = httpx.Client(base_url=url, headers=address, timeout=10)
+    user = {"username": f"bench{secrets.token_hex(4)}", "password": secrets.token_urlsafe(16)}
+    client.post(
+        "/api/auth/register", json={**user, "email": f"{user['username']}@example.org"}
+    ).raise_for_status()
+    tokens = client.post("/api/auth/login", json=user)
+    tokens.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {tokens.json()['access_token']}"
+    words = "the quick brown fox jumps over the lazy dog and keeps running "
+    body = (words * (POST_CHARACTERS // len(words) + 1))[:POST_CHARACTERS]
+    for n in range(total, POSTS):
+        client.post(
+            "/api/posts", json={"title": f"Bench post {n}", "body": body, "category": "Bench"}
+        ).raise_for_status()
+    return POSTS
+
+
 def pid_of(name: str) -> int:
     return int((ROOT / "build/services/run" / f"{name}.pid").read_text())
 
@@ -360,6 +390,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:56379/0")
     args = parser.parse_args()
     host, _, port = args.url.removeprefix("http://").partition(":")
+    posts = ensure_posts(args.url)
     load_before = os.getloadavg()
     seed_result = asyncio.run(seed(host, int(port or 80), args.seed_scale))
     processes = {name: pid_of(name) for name in ("api-gateway", "blog-service", "redis")}
@@ -391,6 +422,7 @@ def main() -> int:
     }
     report = {
         "target": args.url,
+        "posts": posts,
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
