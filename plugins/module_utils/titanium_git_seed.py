@@ -466,6 +466,9 @@ def seed(
     image_tags_file: str | None = None,
     revert_matching: str | None = None,
     revert_path: str | None = None,
+    revert_group_trailer: str | None = None,
+    revert_group: str | None = None,
+    trailers: dict | None = None,
     message: str = "Seed the GitOps repository",
     author: tuple[str, str] = ("Titanium GitOps", "gitops@titanium.invalid"),
     credentials: Credentials | None = None,
@@ -482,6 +485,10 @@ def seed(
         raise SeedError("input", f"src {src} is not a folder")
     if image_tags is not None and not image_tags_file:
         raise SeedError("input", "image_tags needs image_tags_file")
+    revert_group = revert_group or None
+    if revert_group is not None and not revert_group_trailer:
+        raise SeedError("input", "revert_group needs revert_group_trailer")
+    message = with_trailers(message, trailers or {})
     check_private_key(credentials.ssh_private_key_file)
     with tempfile.TemporaryDirectory(prefix="titanium-seed-") as tmp:
         tmp_path = Path(tmp)
@@ -512,7 +519,15 @@ def seed(
             set_image_tags(checkout, image_tags_file, image_tags)
             scope = [image_tags_file]
         else:
-            scope, result.message = _revert(git, checkout, revert_matching, revert_path, previous)
+            scope, result.message = _revert(
+                git,
+                checkout,
+                revert_matching,
+                revert_path,
+                previous,
+                group_trailer=revert_group_trailer,
+                group=revert_group,
+            )
             if scope is None:
                 return result
         git("add", "--all", "--", *scope, cwd=checkout)
@@ -561,33 +576,133 @@ def seed(
         return result
 
 
-def _revert(git: Git, checkout: Path, pattern: str, path: str | None, head: str):
-    """Revert the newest commit whose message matches; (None, msg) if already reverted."""
+TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+def with_trailers(message: str, trailers: dict) -> str:
+    """`message` with one `Key: value` git trailer a line in a last paragraph."""
+    lines = []
+    for key, value in trailers.items():
+        value = str(value)
+        if not TRAILER_KEY.match(str(key)) or not value.strip() or "\n" in value:
+            raise SeedError(
+                "input",
+                f"trailer {key!r}: {value!r} is not a git trailer (a key of letters, digits "
+                "and '-', a value on one line)",
+            )
+        lines.append(f"{key}: {value.strip()}")
+    if not lines:
+        return message
+    return message.rstrip("\n") + "\n\n" + "\n".join(lines)
+
+
+def _revert_message(git: Git, checkout: Path, commits: list[str], group: str) -> str:
+    subjects = [git("log", "-1", "--format=%s", c, cwd=checkout).strip() for c in commits]
+    if len(commits) == 1:
+        return f"rollback: {subjects[0]}\n\nReverts: {commits[0]}"
+    # Listed oldest first, each behind "- " so that no line of a rollback reads
+    # as the promotion it undoes to a later rollback's search.
+    listed = "".join(f"- {subject}\n" for subject in reversed(subjects))
+    reverts = "\n".join(f"Reverts: {c}" for c in reversed(commits))
+    return f"rollback: promotion {group} ({len(commits)} commits)\n\n{listed}\n{reverts}"
+
+
+def _revert(
+    git: Git,
+    checkout: Path,
+    pattern: str,
+    path: str | None,
+    head: str,
+    *,
+    group_trailer: str | None = None,
+    group: str | None = None,
+):
+    """Revert the newest commit whose message matches, with every other matching
+    commit that carries the same `group_trailer` value (or the commits of `group`),
+    as one commit; (None, msg) if they are all reverted already."""
     if not head:
         raise SeedError("input", "the branch has no commit to roll back")
     limit = ["--", path] if path else []
-    target = git(
-        "log", "-1", "--format=%H", "-E", f"--grep={pattern}", *limit, cwd=checkout
-    ).strip()
-    if not target:
-        raise SeedError("input", f"no commit matching {pattern!r} to roll back")
-    subject = git("log", "-1", "--format=%s", target, cwd=checkout).strip()
-    message = f"rollback: {subject}\n\nReverts: {target}"
-    if git("log", "--format=%H", "-F", f"--grep=Reverts: {target}", cwd=checkout).strip():
-        return None, message
-    done = subprocess.run(
-        ["git", "revert", "--no-commit", target],
+    key = group_trailer or "Titanium-No-Group"
+    listing = git(
+        "log",
+        f"--format=%H%x1f%(trailers:key={key},valueonly,separator=%x2C)%x1e",
+        "-E",
+        f"--grep={pattern}",
+        *limit,
         cwd=checkout,
-        env=git.env,
-        capture_output=True,
-        text=True,
-        check=False,
     )
-    if done.returncode:
-        subprocess.run(["git", "revert", "--abort"], cwd=checkout, env=git.env, check=False)
+    # Newest first: (commit, its group or "" for a commit made before trailers).
+    matching = [
+        (commit.strip(), value.strip())
+        for commit, value in (
+            entry.split("\x1f", 1) for entry in listing.split("\x1e") if "\x1f" in entry
+        )
+    ]
+    if group is None:
+        if not matching:
+            raise SeedError("input", f"no commit matching {pattern!r} to roll back")
+        group = matching[0][1]
+    if group:
+        targets = [commit for commit, value in matching if value == group]
+        if not targets:
+            raise SeedError(
+                "input",
+                f"no commit matching {pattern!r} carries {group_trailer}: {group} to roll back",
+            )
+    else:
+        # A commit made before trailers existed is its own promotion.
+        targets = [matching[0][0]]
+
+    def reverted(commit: str) -> list[str]:
+        return git("log", "--format=%H", "-F", f"--grep=Reverts: {commit}", cwd=checkout).split()
+
+    pending = [c for c in targets if not reverted(c)]
+    message = _revert_message(git, checkout, pending or targets, group)
+    if not pending:
+        return None, message
+    ours = set(targets) | {r for c in targets for r in reverted(c)}
+    touched = sorted(
+        {
+            name
+            for c in pending
+            for name in git(
+                "diff-tree", "--no-commit-id", "--name-only", "-r", c, cwd=checkout
+            ).split()
+        }
+    )
+    oldest = pending[-1]
+    # Reverting under a later change to the same files would undo or tangle with
+    # it; the operator decides, rather than git's merge.
+    later = [
+        c
+        for c in git("log", "--format=%H", f"{oldest}..HEAD", "--", *touched, cwd=checkout).split()
+        if c not in ours
+    ]
+    if later:
+        named = "; ".join(
+            f"{c[:12]} {git('log', '-1', '--format=%s', c, cwd=checkout).strip()!r}" for c in later
+        )
         raise SeedError(
             "conflict",
-            f"reverting {target[:12]} conflicts with later commits: {done.stderr.strip()}",
+            f"{'promotion ' + group if group else oldest[:12]} is followed by commits that change "
+            f"the same files ({', '.join(touched)}): {named}. Roll those back first (run the "
+            "rollback again for each promotion after it), or promote the tags you want instead",
         )
+    for commit in pending:
+        done = subprocess.run(
+            ["git", "revert", "--no-commit", commit],
+            cwd=checkout,
+            env=git.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            subprocess.run(["git", "revert", "--abort"], cwd=checkout, env=git.env, check=False)
+            raise SeedError(
+                "conflict",
+                f"reverting {commit[:12]} conflicts with later commits: {done.stderr.strip()}",
+            )
     changed = git("diff", "--cached", "--name-only", cwd=checkout).split()
     return changed or ["."], message

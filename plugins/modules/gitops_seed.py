@@ -21,7 +21,7 @@ description:
     naming the link and what to do.
   - Two further operations serve the runbooks. O(image_tags) rewrites image tags in one
     kustomization (promotion). O(revert_matching) reverts the newest commit whose message
-    matches (rollback), once.
+    matches (rollback), once, with the rest of its group when O(revert_group_trailer) is given.
   - Credentials reach git through the environment (C(GIT_ASKPASS)), never its command line,
     and every message is scrubbed of them. SSH remotes are reached with C(BatchMode)
     (no prompt, keys only) and host keys checked.
@@ -73,6 +73,25 @@ options:
   revert_path:
     description: Only consider commits that touched this path when looking for O(revert_matching).
     type: str
+  revert_group_trailer:
+    description:
+      - Git trailer key that groups commits into one change (the promote runbook's
+        C(Titanium-Promotion)). The newest commit matching O(revert_matching) is reverted
+        together with every other matching commit carrying the same trailer value, as one
+        commit; a matching commit without the trailer is reverted alone.
+      - Refused with C(error_kind=conflict), naming them, when commits outside the group
+        changed the same files after its oldest commit.
+    type: str
+  revert_group:
+    description:
+      - Trailer value of the group to revert instead of the newest one. Needs
+        O(revert_group_trailer).
+    type: str
+  trailers:
+    description:
+      - Git trailers (key to a one-line value) appended to the commit message, such as
+        C(Titanium-Promotion) for O(revert_group_trailer) to find.
+    type: dict
   message:
     description: Commit message. Reverts default to C(rollback:) followed by the reverted subject.
     type: str
@@ -152,6 +171,13 @@ EXAMPLES = r"""
     repo: file:///srv/git/titanium-gitops.git
     revert_matching: "^promote .* in staging$"
     revert_path: services/overlays/staging
+
+- name: Roll back every commit of the newest promotion in staging, as one commit
+  gitops_seed:
+    repo: file:///srv/git/titanium-gitops.git
+    revert_matching: "^promote .* in staging$"
+    revert_path: services/overlays/staging
+    revert_group_trailer: Titanium-Promotion
 """
 
 RETURN = r"""
@@ -206,6 +232,9 @@ def main() -> None:
             "image_tags_file": {"type": "str"},
             "revert_matching": {"type": "str"},
             "revert_path": {"type": "str"},
+            "revert_group_trailer": {"type": "str"},
+            "revert_group": {"type": "str"},
+            "trailers": {"type": "dict"},
             "message": {"type": "str", "default": "Seed the GitOps repository"},
             "author_name": {"type": "str", "default": "Titanium GitOps"},
             "author_email": {"type": "str", "default": "gitops@titanium.invalid"},
@@ -218,7 +247,11 @@ def main() -> None:
         },
         mutually_exclusive=[("src", "image_tags", "revert_matching")],
         required_one_of=[("src", "image_tags", "revert_matching")],
-        required_by={"src": ("paths",), "image_tags": ("image_tags_file",)},
+        required_by={
+            "src": ("paths",),
+            "image_tags": ("image_tags_file",),
+            "revert_group": ("revert_group_trailer",),
+        },
         supports_check_mode=True,
     )
     params = module.params
@@ -244,6 +277,9 @@ def main() -> None:
             image_tags_file=params["image_tags_file"],
             revert_matching=params["revert_matching"],
             revert_path=params["revert_path"],
+            revert_group_trailer=params["revert_group_trailer"],
+            revert_group=params["revert_group"],
+            trailers=params["trailers"],
             message=params["message"],
             author=(params["author_name"], params["author_email"]),
             credentials=credentials,

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.ansible_run import run_on_localhost
 
@@ -39,14 +40,14 @@ def recap(result) -> str:
     return next(line for line in result.stdout.splitlines() if line.startswith("localhost "))
 
 
+def git(remote: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(remote), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def log(remote: Path) -> list[str]:
-    out = subprocess.run(
-        ["git", "--git-dir", str(remote), "log", "--format=%s", "main"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.splitlines()
+    return git(remote, "log", "--format=%s", "main").splitlines()
 
 
 @pytest.mark.slow
@@ -75,13 +76,7 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(remote
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
     assert log(remote)[0] == f"rollback: promote blog-service to 1.4.0 in {ENV}"
-    shown = subprocess.run(
-        ["git", "--git-dir", str(remote), "show", f"main:{IMAGES}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "1.4.0" not in shown
+    assert "1.4.0" not in git(remote, "show", f"main:{IMAGES}")
 
 
 @pytest.mark.parametrize(
@@ -99,3 +94,67 @@ def test_promote_refuses_bad_input_before_touching_git(remote, tmp_path, args, c
     assert subprocess.run(
         ["git", "--git-dir", str(remote), "rev-parse", "--verify", "main"], capture_output=True
     ).returncode
+
+
+def tags(remote: Path) -> dict[str, str]:
+    """Service name to the tag the environment's images kustomization pins."""
+    values = yaml.safe_load((REPO_ROOT / "gitops/values/common.yml").read_text())
+    prefix = f"{values['image_registry']}/{values['image_prefix']}"
+    shown = git(remote, "show", f"main:{IMAGES}")
+    return {
+        entry["name"].removeprefix(prefix): str(entry["newTag"])
+        for entry in yaml.safe_load(shown)["images"]
+    }
+
+
+def promote(remote, tmp_path, service: str, tag: str, promotion: str) -> None:
+    args = ("-e", f"service={service}", "-e", f"image_tag={tag}", "-e", f"promotion_id={promotion}")
+    assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/runbooks/promote.yml", *args))
+
+
+@pytest.mark.slow
+def test_rollback_reverts_every_commit_of_the_latest_promotion_as_one_commit(remote, tmp_path):
+    assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
+    before = tags(remote)
+    promote(remote, tmp_path, "api-gateway", "2.0.0", "run-41")
+    promote(remote, tmp_path, "blog-service", "2.0.0", "run-41")
+    promoted = log(remote)
+    assert promoted[:2] == [
+        f"promote blog-service to 2.0.0 in {ENV}",
+        f"promote api-gateway to 2.0.0 in {ENV}",
+    ]
+    body = git(remote, "log", "-1", "--format=%B", "main")
+    assert "Titanium-Promotion: run-41" in body.splitlines()
+
+    rollback = "playbooks/runbooks/rollback.yml"
+    check = playbook(remote, tmp_path, rollback, "--check", "--diff")
+    assert "changed=1" in recap(check)
+    assert "+    newTag:" in check.stdout or "+  newTag:" in check.stdout
+    assert log(remote) == promoted, "check mode must not push"
+
+    assert "changed=1" in recap(playbook(remote, tmp_path, rollback))
+    assert log(remote)[1:] == promoted, "one revert commit for the whole promotion"
+    assert log(remote)[0] == "rollback: promotion run-41 (2 commits)"
+    assert tags(remote) == before
+    assert "changed=0" in recap(playbook(remote, tmp_path, rollback))
+    assert len(log(remote)) == len(promoted) + 1
+
+
+@pytest.mark.slow
+def test_rollback_undoes_only_the_latest_promotion(remote, tmp_path):
+    assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
+    before = tags(remote)
+    promote(remote, tmp_path, "api-gateway", "2.0.0", "run-41")
+    promote(remote, tmp_path, "blog-service", "2.0.0", "run-42")
+
+    # An older promotion whose files a later one changed again is refused, named.
+    refused = playbook(
+        remote, tmp_path, "playbooks/runbooks/rollback.yml", "-e", "promotion_id=run-41"
+    )
+    assert refused.returncode != 0
+    assert f"promote blog-service to 2.0.0 in {ENV}" in refused.stdout
+    assert len(log(remote)) == 3
+
+    assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
+    assert log(remote)[0] == f"rollback: promote blog-service to 2.0.0 in {ENV}"
+    assert tags(remote) == {**before, "api-gateway": "2.0.0"}
