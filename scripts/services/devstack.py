@@ -6,6 +6,9 @@ password generated here (build/services/secrets.env, mode 600), migrations run
 as their own step, and the four services start in the background with JSON
 logs in build/services/logs/. A development signing key is generated under
 build/services/ at the first run. Idempotent: what already runs is left alone.
+TITANIUM_SERVICES_STATE moves that directory and TITANIUM_SERVICES_PORT_BASE the
+services' ports (default 8000: the gateway; auth +2, user +1, blog +5; metrics
+1000 above each), so that scripts/rehearsal.py runs a stack of its own.
 
 usage: python scripts/services/devstack.py up|down|status
 """
@@ -27,19 +30,22 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.servers import PostgresServer, provision_service, wait_for_port  # noqa: E402
 
-STATE = ROOT / "build" / "services"
+STATE = Path(os.environ.get("TITANIUM_SERVICES_STATE", ROOT / "build" / "services"))
 LOGS = STATE / "logs"
 RUN = STATE / "run"
 PG_PORT = int(os.environ.get("TITANIUM_PG_PORT", "55432"))
 REDIS_PORT = int(os.environ.get("TITANIUM_REDIS_PORT", "56379"))
 
+PORT_BASE = int(os.environ.get("TITANIUM_SERVICES_PORT_BASE", "8000"))
+
 # name, module, env prefix, port, database role/schema (None: no database)
 SERVICES = [
-    ("user-service", "user_service", "USER_", 8001, "users"),
-    ("auth-service", "auth_service", "AUTH_", 8002, "auth"),
-    ("blog-service", "blog_service", "BLOG_", 8005, "blog"),
-    ("api-gateway", "api_gateway", "GATEWAY_", 8000, None),
+    ("user-service", "user_service", "USER_", PORT_BASE + 1, "users"),
+    ("auth-service", "auth_service", "AUTH_", PORT_BASE + 2, "auth"),
+    ("blog-service", "blog_service", "BLOG_", PORT_BASE + 5, "blog"),
+    ("api-gateway", "api_gateway", "GATEWAY_", PORT_BASE, None),
 ]
+URLS = {name: f"http://127.0.0.1:{port}" for name, _, _, port, _ in SERVICES}
 
 
 def alive(pid_file: Path) -> bool:
@@ -114,7 +120,7 @@ def service_env(
         f"{prefix}PORT": str(port),
         f"{prefix}HOST": "127.0.0.1",
         f"{prefix}REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
-        f"{prefix}JWKS_URL": "http://127.0.0.1:8002/.well-known/jwks.json",
+        f"{prefix}JWKS_URL": f"{URLS['auth-service']}/.well-known/jwks.json",
     }
     if role:
         env[f"{prefix}DATABASE_URL"] = pg.url(role, passwords[f"{role.upper()}_DB_PASSWORD"])
@@ -131,10 +137,10 @@ def up() -> None:
     start_redis()
     extra = {
         "AUTH_SIGNING_KEY_FILE": str(signing_key()),
-        "AUTH_USER_SERVICE_URL": "http://127.0.0.1:8001",
-        "GATEWAY_AUTH_URL": "http://127.0.0.1:8002",
-        "GATEWAY_USER_URL": "http://127.0.0.1:8001",
-        "GATEWAY_BLOG_URL": "http://127.0.0.1:8005",
+        "AUTH_USER_SERVICE_URL": URLS["user-service"],
+        "GATEWAY_AUTH_URL": URLS["auth-service"],
+        "GATEWAY_USER_URL": URLS["user-service"],
+        "GATEWAY_BLOG_URL": URLS["blog-service"],
         # The load generator plays many clients through X-Forwarded-For, as the
         # ingress gateway (one trusted hop) would report them.
         "GATEWAY_TRUSTED_PROXY_HOPS": os.environ.get("GATEWAY_TRUSTED_PROXY_HOPS", "1"),
@@ -166,7 +172,7 @@ def up() -> None:
                 sys.exit(f"{name} did not become ready; see {LOGS / (name + '.log')}")
             time.sleep(0.2)
         print(f"services-up: {name} ready on 127.0.0.1:{port}")
-    print("services-up: the blog answers at http://127.0.0.1:8000/blog/")
+    print(f"services-up: the blog answers at {URLS['api-gateway']}/blog/")
 
 
 def down() -> None:

@@ -16,7 +16,9 @@ are the argocd role's to create; start() only makes what Argo CD cannot start
 without and nobody created (the namespace, the CRDs, an empty argocd-cm,
 argocd-rbac-cm and argocd-secret, the default AppProject), and never
 overwrites. stop() stops every process it started and removes its work
-directory.
+directory (unless the caller gave it). save()/load() keep the processes in a
+JSON file, so that one command starts Argo CD and another stops it
+(scripts/rehearsal.py).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -36,6 +38,7 @@ import httpx
 from tests.cluster.sim import (
     Component,
     _alive,
+    _start,
     bin_dir,
     binary,
     crds_dir,
@@ -96,9 +99,9 @@ class ArgoCD:
     workdir: str
     ports: dict[str, int]
     components: list[Component] = field(default_factory=list)
-    redis: subprocess.Popen | None = None
     timings: dict[str, float] = field(default_factory=dict)
     version: str = ""
+    owns_workdir: bool = True
 
     @property
     def url(self) -> str:
@@ -107,14 +110,23 @@ class ArgoCD:
     # -- start and stop ---------------------------------------------------------
 
     @classmethod
-    def start(cls, kubeconfig: str, namespace: str = "argocd", timeout: float = 120) -> ArgoCD:
+    def start(
+        cls,
+        kubeconfig: str,
+        namespace: str = "argocd",
+        timeout: float = 120,
+        workdir: str | Path | None = None,
+    ) -> ArgoCD:
         for name in ("argocd", "kustomize"):
             if not os.access(bin_dir() / name, os.X_OK):
                 raise ArgoCDError(f"{bin_dir() / name} is missing: run `make setup-argocd` first")
         began = time.monotonic()
-        workdir = tempfile.mkdtemp(prefix="titanium-argocd-")
+        owns = workdir is None
+        workdir = str(workdir or tempfile.mkdtemp(prefix="titanium-argocd-"))
+        Path(workdir).mkdir(parents=True, exist_ok=True)
         names = ("redis", "repo", "repo_metrics", "controller_metrics", "server", "server_metrics")
-        argocd = cls(kubeconfig, namespace, workdir, {name: free_port() for name in names})
+        ports = {name: free_port() for name in names}
+        argocd = cls(kubeconfig, namespace, workdir, ports, owns_workdir=owns)
         try:
             argocd._prepare_cluster()
             argocd._launch()
@@ -181,12 +193,13 @@ class ArgoCD:
             "ARGOCD_SSH_DATA_PATH": str(work / "ssh"),
             "ARGOCD_GNUPGHOME": str(work / "gpg"),
         }
-        with open(logs / "redis.log", "ab") as log:
-            self.redis = subprocess.Popen(
-                ["redis-server", "--port", str(self.ports["redis"]), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", str(work)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+        # Debian's redis-server is a link that picks its mode by its name; stop()
+        # knows the process by /proc/PID/exe (Redis rewrites its command line).
+        redis_server = shutil.which("redis-server") or "redis-server"
+        redis_argv = [redis_server, "--port", str(self.ports["redis"]), "--bind", "127.0.0.1",
+                      "--save", "", "--appendonly", "no", "--dir", str(work)]  # fmt: skip
+        redis = _start("redis", redis_argv, logs)
+        self.components.append(replace(redis, exe=os.path.realpath(redis_server)))
         redis = f"127.0.0.1:{self.ports['redis']}"
         repo = f"127.0.0.1:{self.ports['repo']}"
         common = ["--loglevel", "info", "--logformat", "text", "--redis", redis]
@@ -222,8 +235,8 @@ class ArgoCD:
     def _wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             dead = [c.name for c in self.components if not _alive(c)]
-            if dead or (self.redis and self.redis.poll() is not None):
-                raise ArgoCDError(f"exited during start-up: {dead or ['redis']}\n{self.logs()}")
+            if dead:
+                raise ArgoCDError(f"exited during start-up: {dead}\n{self.logs()}")
             with contextlib.suppress(httpx.HTTPError):
                 status, body = self.api("GET", "/api/version")
                 if status == 200:
@@ -235,16 +248,18 @@ class ArgoCD:
     def stop(self) -> list[str]:
         """Stop every process started here; returns the names that survived."""
         survivors = stop_components(self.components)
-        if self.redis is not None:
-            self.redis.terminate()
-            try:
-                self.redis.wait(10)
-            except subprocess.TimeoutExpired:
-                self.redis.kill()
-                self.redis.wait()
-        if not survivors:
+        if not survivors and self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return survivors
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> ArgoCD:
+        data = json.loads(path.read_text())
+        data["components"] = [Component(**c) for c in data["components"]]
+        return cls(**data)
 
     def __enter__(self) -> ArgoCD:
         return self

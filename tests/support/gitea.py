@@ -12,7 +12,9 @@ cache below /root is out of its reach): hard links, so nothing is copied.
         gitea.api("GET", "/api/v1/user")   # as the admin, basic auth
 
 The configuration (app.ini) is written here at run time with fresh secrets; no
-Gitea configuration file is committed.
+Gitea configuration file is committed. The admin's password is random unless
+given (the rehearsal gives its vault's). state() and stop_state() let one command
+start Gitea and another stop it (scripts/rehearsal.py).
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 class GiteaServer:
-    def __init__(self, webhook_allowed_hosts: str = "loopback,private") -> None:
+    def __init__(
+        self, webhook_allowed_hosts: str = "loopback,private", password: str | None = None
+    ) -> None:
         if not BINARY.exists() or not (STATIC / "options/locale").is_dir():
             raise GiteaError(f"{BINARY} or {STATIC} missing: run `make setup-gitea`")
         self.user = _run_as_user()
@@ -85,7 +89,7 @@ class GiteaServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin = ADMIN
-        self.password = "gitea-" + secrets.token_urlsafe(18)
+        self.password = password or "gitea-" + secrets.token_urlsafe(18)
         self.webhook_allowed_hosts = webhook_allowed_hosts
         self.process: subprocess.Popen | None = None
         self.start_seconds = 0.0
@@ -256,6 +260,11 @@ ROOT_PATH = {self.log}
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
 
+    def state(self) -> dict:
+        """What stop_state() needs to stop this Gitea from another process (no secret)."""
+        assert self.process is not None
+        return {"pid": self.process.pid, "base": str(self.base), "url": self.url}
+
     def logs(self, lines: int = 40) -> str:
         out = []
         for path in sorted(self.log.glob("*")):
@@ -294,6 +303,19 @@ ROOT_PATH = {self.log}
         """`git -c ...` arguments that authenticate as the admin (test use only)."""
         token = base64.b64encode(f"{self.admin}:{self.password}".encode()).decode()
         return ["-c", f"http.extraHeader=Authorization: Basic {token}"]
+
+
+def stop_state(state: dict) -> list[str]:
+    """Stop the Gitea that state() described and remove its directory; returns
+    what survived (empty when stopped)."""
+    from tests.cluster.sim import Component, stop_components
+
+    base = Path(state["base"])
+    web = Component("gitea", state["pid"], str(base / "log/web.out"), str(base / "gitea"))
+    survivors = stop_components([web])
+    if not survivors:
+        shutil.rmtree(base, ignore_errors=True)
+    return survivors
 
 
 @contextlib.contextmanager

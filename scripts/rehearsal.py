@@ -1,0 +1,455 @@
+"""`make rehearsal` / `make rehearsal-down`: the whole of site.yml where k3s cannot run.
+
+    python scripts/rehearsal.py up       # start everything, run site.yml, wait, report
+    python scripts/rehearsal.py down     # stop every process `up` started
+    python scripts/rehearsal.py status   # what runs
+
+`up` starts, each as detached processes recorded under build/rehearsal/:
+the simulated cluster (tests/cluster/sim.py) with the CRDs of build/crds, Gitea
+(tests/support/gitea.py) whose admin password is the rehearsal vault's, Argo CD
+(tests/support/argocd.py), the blog's services on PostgreSQL and Redis
+(scripts/services/devstack.py) and a Prometheus scraping them with the labels the
+rendered ServiceMonitors give. It writes build/rehearsal/endpoints.json, which
+inventories/rehearsal reads, runs `ansible-playbook site.yml -i
+inventories/rehearsal`, watches the Argo CD Applications until every one is
+Synced and Healthy, and writes build/rehearsal/report.json (each phase's time,
+time to all Synced/Healthy, each Application's status and revision, the order
+they became ready), printed as a table. `down` stops what the state names and
+removes build/rehearsal/ (the vault stays: inventories/rehearsal/group_vars/all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.cluster.sim import (  # noqa: E402  import after sys.path
+    Component,
+    SimCluster,
+    _alive,
+    _start,
+    crds_dir,
+    stop_components,
+    stop_saved,
+)
+from tests.support.argocd import ArgoCD  # noqa: E402
+from tests.support.gitea import GiteaServer, stop_state  # noqa: E402
+
+STATE_DIR = ROOT / "build" / "rehearsal"
+INVENTORY = ROOT / "inventories" / "rehearsal"
+ENV_NAMESPACE = "titanium-local"  # the overlay inventories/rehearsal deploys
+SERVICES_PORT_BASE = int(os.environ.get("TITANIUM_REHEARSAL_PORT_BASE", "18000"))
+SERVICES = ("api-gateway", "user-service", "auth-service", "blog-service")
+# devstack.py's layout: the gateway at the base, the others above it.
+SERVICE_OFFSETS = {"api-gateway": 0, "user-service": 1, "auth-service": 2, "blog-service": 5}
+METRICS_OFFSET = 1000  # titanium_common.settings.METRICS_PORT_OFFSET
+
+
+class RehearsalError(RuntimeError):
+    pass
+
+
+def path(name: str) -> Path:
+    return STATE_DIR / name
+
+
+def devstack(action: str) -> None:
+    env = {
+        **os.environ,
+        "TITANIUM_SERVICES_STATE": str(path("services")),
+        "TITANIUM_SERVICES_PORT_BASE": str(SERVICES_PORT_BASE),
+        "TITANIUM_PG_PORT": str(SERVICES_PORT_BASE + 432),
+        "TITANIUM_REDIS_PORT": str(SERVICES_PORT_BASE + 379),
+    }
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts/services/devstack.py"), action], env=env, check=True
+    )
+
+
+# The custom resources the GitOps tree holds besides Argo CD's: only their CRDs
+# (all of the Prometheus Operator's outlast the API server's timeout on a busy
+# 2-core machine).
+TREE_CRDS = {
+    "istio": ["networking.istio.io_gateways", "networking.istio.io_virtualservices",
+              "networking.istio.io_destinationrules", "security.istio.io_authorizationpolicies",
+              "security.istio.io_peerauthentications"],
+    "prometheus-operator": ["monitoring.coreos.com_servicemonitors",
+                            "monitoring.coreos.com_podmonitors",
+                            "monitoring.coreos.com_prometheusrules"],
+}  # fmt: skip
+
+
+def crds() -> list[Path]:
+    """build/crds' Argo CD directory, and one of the others' CRDs the tree uses."""
+    chosen = path("crds")
+    for group, names in TREE_CRDS.items():
+        (chosen / group).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copy(crds_dir() / group / f"{name}.yaml", chosen / group / f"{name}.yaml")
+    return [crds_dir() / "argocd", *(chosen / group for group in TREE_CRDS)]
+
+
+def provide_volumes(cluster: SimCluster, count: int = 3) -> None:
+    """PersistentVolumes for the tree's claims (PostgreSQL's): the simulated cluster
+    has no provisioner, and a pod whose claim stays Pending is never scheduled.
+    kwok runs no container, so the host path is never used."""
+    for number in range(1, count + 1):
+        volume = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"rehearsal-volume-{number}"},
+            "spec": {
+                "capacity": {"storage": "10Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "hostPath": {"path": f"/nonexistent/rehearsal-volume-{number}"},
+            },
+        }
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(volume))
+
+
+def vault() -> dict:
+    """The rehearsal's secrets, generated on first use like local's (vault-id local)."""
+    env = {**os.environ, "TITANIUM_LOCAL_INVENTORY": str(INVENTORY)}
+    subprocess.run([str(ROOT / "scripts/local-vault.sh")], env=env, check=True, cwd=ROOT)
+    password = subprocess.run(
+        [str(ROOT / "scripts/local-vault-pass.sh"), "--path"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    plain = subprocess.run(
+        ["ansible-vault", "view", "--vault-id", f"local@{password}",
+         str(INVENTORY / "group_vars/all/vault.yml")],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout  # fmt: skip
+    return yaml.safe_load(plain)
+
+
+# -- Prometheus ---------------------------------------------------------------------
+
+
+def start_prometheus(port: int) -> Component:
+    """Scrapes each service's metrics port with the labels a ServiceMonitor gives."""
+    work = path("prometheus")
+    work.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        {
+            "job_name": name,
+            "scrape_interval": "5s",
+            "static_configs": [
+                {
+                    "targets": [f"127.0.0.1:{SERVICES_PORT_BASE + offset + METRICS_OFFSET}"],
+                    "labels": {"namespace": ENV_NAMESPACE, "pod": f"{name}-rehearsal"},
+                }
+            ],
+        }
+        for name, offset in SERVICE_OFFSETS.items()
+    ]
+    config = work / "prometheus.yml"
+    config.write_text(json.dumps({"global": {"scrape_interval": "5s"}, "scrape_configs": jobs}))
+    binary = os.path.realpath(shutil.which("prometheus") or "prometheus")
+    argv = [binary, f"--config.file={config}", f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
+    return _start("prometheus", argv, work)
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RehearsalError(f"{url} did not answer within {timeout} s")
+
+
+# -- watching Argo CD ---------------------------------------------------------------
+
+
+class Watcher(threading.Thread):
+    """Reads the Applications every second; records when each first became
+    Synced and Healthy (the order they became ready)."""
+
+    def __init__(self, kubeconfig: str, namespace: str = "argocd") -> None:
+        super().__init__(daemon=True)
+        self.kubeconfig, self.namespace = kubeconfig, namespace
+        self.began = time.monotonic()
+        self.ready_at: dict[str, float] = {}
+        self.apps: dict[str, dict] = {}
+        self.stopping = threading.Event()
+
+    def read(self) -> dict[str, dict]:
+        result = subprocess.run(
+            ["kubectl", "--kubeconfig", self.kubeconfig, "-n", self.namespace,
+             "get", "applications.argoproj.io", "-o", "json"],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+        if result.returncode != 0:
+            return {}
+        return {item["metadata"]["name"]: item for item in json.loads(result.stdout)["items"]}
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            apps = self.read()
+            now = round(time.monotonic() - self.began, 1)
+            for name, app in apps.items():
+                status = app.get("status", {})
+                ready = (
+                    status.get("sync", {}).get("status"),
+                    status.get("health", {}).get("status"),
+                ) == ("Synced", "Healthy")
+                if ready:
+                    self.ready_at.setdefault(name, now)
+            self.apps = apps or self.apps
+            self.stopping.wait(1)
+
+    def all_ready(self) -> bool:
+        return bool(self.apps) and set(self.apps) <= set(self.ready_at)
+
+    def summary(self) -> list[dict]:
+        rows = []
+        for name, app in sorted(self.apps.items()):
+            status = app.get("status", {})
+            rows.append(
+                {
+                    "name": name,
+                    "sync": status.get("sync", {}).get("status"),
+                    "health": status.get("health", {}).get("status"),
+                    "revision": status.get("sync", {}).get("revision"),
+                    "wave": app["metadata"]
+                    .get("annotations", {})
+                    .get("argocd.argoproj.io/sync-wave", "0"),
+                    "ready_after_s": self.ready_at.get(name),
+                }
+            )
+        return rows
+
+
+# -- up, down, status ---------------------------------------------------------------
+
+
+def load_state() -> dict:
+    state = path("state.json")
+    return json.loads(state.read_text()) if state.exists() else {}
+
+
+def save_state(state: dict) -> None:
+    path("state.json").write_text(json.dumps(state, indent=2))
+
+
+def run_site(log: Path, *extra: str) -> tuple[int, float, str]:
+    began = time.monotonic()
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["ansible-playbook", "site.yml", "-i", str(INVENTORY), *extra],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        for line in process.stdout:
+            out.write(line)
+            if line.startswith(("PLAY ", "TASK ", "fatal:", "failed:", "localhost ")):
+                print(line.rstrip(), flush=True)
+    process.wait()
+    return process.returncode, round(time.monotonic() - began, 1), log.read_text()
+
+
+def up(args: argparse.Namespace) -> int:
+    """Start everything; a failure while starting stops what had started. A failed
+    site.yml leaves it all running to look at (then `make rehearsal-down`)."""
+    if load_state():
+        print("rehearsal: already started (build/rehearsal/state.json); run `make rehearsal-down`")
+        return 1
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    # Not 0700: PostgreSQL's initdb runs as the postgres user below it. The
+    # kubeconfig and the services' secrets are 0600 files of their own.
+    began = time.monotonic()
+    phases: dict[str, float] = {}
+    state: dict = {}
+    save_state(state)
+    try:
+        endpoints = start_all(args, phases, state)
+    except BaseException:
+        print("rehearsal: start-up failed; stopping what had started", file=sys.stderr)
+        down(args)
+        raise
+    return rehearse(args, began, phases, endpoints)
+
+
+def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -> dict:
+    def phase(name: str, since: float) -> None:
+        phases[name] = round(time.monotonic() - since, 1)
+        print(f"rehearsal: {name} in {phases[name]} s", flush=True)
+
+    secrets = vault()
+    t = time.monotonic()
+    cluster = SimCluster.start(
+        workdir=path("sim"), kubeconfig=path("kubeconfig"), timeout=args.timeout
+    )
+    cluster.save(path("sim.json"))
+    state["sim"] = str(path("sim.json"))
+    save_state(state)
+    cluster.install_crds(*crds())
+    provide_volumes(cluster)
+    phase("cluster", t)
+
+    t = time.monotonic()
+    gitea = GiteaServer(password=secrets["vault_gitea_admin_password"])
+    try:
+        gitea.start()
+    except BaseException:
+        gitea.cleanup()
+        raise
+    state["gitea"] = gitea.state()
+    save_state(state)
+    phase("gitea", t)
+
+    t = time.monotonic()
+    argocd = ArgoCD.start(cluster.kubeconfig, workdir=path("argocd"), timeout=args.timeout)
+    argocd.save(path("argocd.json"))
+    state["argocd"] = str(path("argocd.json"))
+    save_state(state)
+    phase("argocd", t)
+
+    t = time.monotonic()
+    state["services"] = True
+    save_state(state)
+    devstack("up")
+    prometheus_port = SERVICES_PORT_BASE + 90
+    prometheus = start_prometheus(prometheus_port)
+    state["prometheus"] = prometheus.__dict__
+    save_state(state)
+    prometheus_url = f"http://127.0.0.1:{prometheus_port}"
+    wait_http(f"{prometheus_url}/-/ready")
+    phase("services", t)
+
+    gateway_url = f"http://127.0.0.1:{SERVICES_PORT_BASE}"
+    endpoints = {
+        "kubeconfig": cluster.kubeconfig,
+        "gitea_url": gitea.url,
+        "argocd_url": argocd.url,
+        "gateway_url": gateway_url,
+        "prometheus_url": prometheus_url,
+    }
+    path("endpoints.json").write_text(json.dumps(endpoints, indent=2))
+    return endpoints | {"argocd_version": argocd.version}
+
+
+def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: dict) -> int:
+    watcher = Watcher(endpoints["kubeconfig"])
+    watcher.start()
+    rc, seconds, output = run_site(path("site.log"))
+    phases["site.yml"] = seconds
+    deadline = time.monotonic() + args.timeout
+    while rc == 0 and not watcher.all_ready() and time.monotonic() < deadline:
+        time.sleep(1)
+    watcher.stopping.set()
+    watcher.join()
+    apps = watcher.summary()
+    report = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "argocd_version": endpoints["argocd_version"],
+        "endpoints": {k: v for k, v in endpoints.items() if k.endswith("_url")},
+        "phases_s": phases,
+        "site_yml_rc": rc,
+        "recap": [line for line in output.splitlines() if line.startswith("localhost ")],
+        "all_synced_healthy": watcher.all_ready(),
+        # From the start of site.yml (the Applications appear in its gitops phase).
+        "all_synced_healthy_after_site_start_s": max(watcher.ready_at.values(), default=None)
+        if watcher.all_ready()
+        else None,
+        "total_s": round(time.monotonic() - began, 1),
+        "sync_order": sorted(watcher.ready_at, key=watcher.ready_at.get),
+        "applications": apps,
+    }
+    path("report.json").write_text(json.dumps(report, indent=2))
+    print_report(report)
+    return 0 if rc == 0 and report["all_synced_healthy"] else 1
+
+
+def print_report(report: dict) -> None:
+    print("\nrehearsal report (build/rehearsal/report.json)")
+    for name, seconds in report["phases_s"].items():
+        print(f"  {name:12} {seconds:>7} s")
+    ready = report["all_synced_healthy_after_site_start_s"]
+    print(f"  all Synced/Healthy {ready} s after site.yml began")
+    print(f"  total        {report['total_s']:>7} s; site.yml rc {report['site_yml_rc']}")
+    print(f"\n  {'Application':22} {'wave':>4} {'sync':10} {'health':10} {'ready s':>7}  revision")
+    for app in report["applications"]:
+        print(
+            f"  {app['name']:22} {app['wave']:>4} {app['sync'] or '-':10} {app['health'] or '-':10}"
+            f" {app['ready_after_s'] or '-':>7}  {(app['revision'] or '-')[:12]}"
+        )
+    print(f"  sync order: {' -> '.join(report['sync_order']) or '-'}")
+
+
+def down(_: argparse.Namespace) -> int:
+    state = load_state()
+    survivors: list[str] = []
+    if "prometheus" in state:
+        survivors += stop_components([Component(**state["prometheus"])])
+    if state.get("services"):
+        devstack("down")
+    if "argocd" in state and Path(state["argocd"]).exists():
+        survivors += ArgoCD.load(Path(state["argocd"])).stop()
+    if "gitea" in state:
+        survivors += stop_state(state["gitea"])
+    if "sim" in state and stop_saved(Path(state["sim"])) != 0:
+        survivors.append("simulated cluster")
+    if survivors:
+        print(f"rehearsal: still running: {', '.join(survivors)}", file=sys.stderr)
+        return 1
+    shutil.rmtree(STATE_DIR, ignore_errors=True)
+    print("rehearsal: down")
+    return 0
+
+
+def status(_: argparse.Namespace) -> int:
+    state = load_state()
+    if not state:
+        print("rehearsal: not running")
+        return 3
+    components: list[Component] = []
+    if "sim" in state:
+        components += SimCluster.load(Path(state["sim"])).components
+    if "argocd" in state:
+        components += ArgoCD.load(Path(state["argocd"])).components
+    if "prometheus" in state:
+        components.append(Component(**state["prometheus"]))
+    if "gitea" in state:
+        base = Path(state["gitea"]["base"])
+        components.append(Component("gitea", state["gitea"]["pid"], "", str(base / "gitea")))
+    for component in components:
+        print(f"{component.name:30} pid {component.pid:7} {'up' if _alive(component) else 'DOWN'}")
+    return 0 if all(_alive(c) for c in components) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/rehearsal.py", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("up", help="start everything, run site.yml, wait, report")
+    start.add_argument("--timeout", type=float, default=300.0)
+    start.set_defaults(func=up)
+    sub.add_parser("down", help="stop every process `up` started").set_defaults(func=down)
+    sub.add_parser("status", help="show what runs").set_defaults(func=status)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
