@@ -110,10 +110,23 @@ def inventory_vars(name: str) -> dict:
     return merged
 
 
+# verify.yml loads these roles' defaults before verify's (their NodePorts).
+NODEPORT_OWNERS = [
+    task["ansible.builtin.import_role"]["name"]
+    for task in yaml.safe_load(
+        (REPO_ROOT / "playbooks/runbooks/tasks/nodeport-defaults.yml").read_text()
+    )
+]
+
+
 def variables(role: str, source: str, extra: dict | None = None) -> dict:
     role_dir = REPO_ROOT / "roles" / role
+    found: dict = {}
+    for owner in NODEPORT_OWNERS if role == "verify" else ():
+        owner_defaults = REPO_ROOT / "roles" / owner / "defaults/main.yml"
+        found.update(LOADER.load_from_file(str(owner_defaults), trusted_as_template=True) or {})
     defaults = role_dir / "defaults/main.yml"
-    found = dict(LOADER.load_from_file(str(defaults), trusted_as_template=True) or {})
+    found.update(LOADER.load_from_file(str(defaults), trusted_as_template=True) or {})
     groups, hostvars = {"all": ["localhost"]}, {"localhost": {}}
     if source != "defaults":
         found.update(inventory_vars(source))

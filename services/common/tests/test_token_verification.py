@@ -29,6 +29,9 @@ async def whoami(user: Annotated[CurrentUser, Depends(current_user)]) -> dict[st
 
 
 NOW = int(time.time())
+# The tokens are made when the module is collected and used up to an hour later
+# in a full run: each must still be in date then, so that only its defect is tested.
+VALID_FOR = 24 * 3600
 CLAIMS = {"sub": "7", "username": "ada", "iss": "titanium-auth", "aud": "titanium"}
 
 
@@ -39,14 +42,14 @@ def b64(data: bytes) -> str:
 def hs256_with_public_key() -> str:
     """The classic confusion: HMAC keyed with the public key everyone can read."""
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "real-kid"}).encode())
-    body = b64(json.dumps({**CLAIMS, "exp": NOW + 300}).encode())
+    body = b64(json.dumps({**CLAIMS, "exp": NOW + VALID_FOR}).encode())
     secret = TOKENS.jwks["keys"][0]["x"].encode()
     signature = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
     return f"{header}.{body}.{b64(signature)}"
 
 
 def signed(key: object, algorithm: str, kid: str | None = "real-kid", **claims: object) -> str:
-    payload = {**CLAIMS, "exp": NOW + 300, **claims}
+    payload = {**CLAIMS, "exp": NOW + VALID_FOR, **claims}
     payload = {name: value for name, value in payload.items() if value is not None}
     headers = {"kid": kid} if kid is not None else {}
     return jwt.encode(payload, key, algorithm, headers=headers)
