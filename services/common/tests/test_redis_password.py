@@ -27,3 +27,12 @@ def test_a_password_full_of_url_delimiters_authenticates():
         stored, refused = asyncio.run(scenario())
     assert stored is True
     assert refused is False  # no password: Redis says NOAUTH and the cache degrades
+
+
+def test_the_setting_hands_the_password_to_the_cache_and_hides_it():
+    from titanium_common import ServiceSettings
+
+    settings = ServiceSettings(redis_password=PASSWORD)
+    assert settings.redis_password_value == PASSWORD
+    assert PASSWORD not in repr(settings)
+    assert ServiceSettings().redis_password_value == ""

@@ -43,7 +43,7 @@ def build_app(settings: Settings) -> FastAPI:
                 ctx.metrics,
                 timeout=settings.redis_timeout,
                 key_prefix=f"{settings.service_name}:",
-                password=settings.redis_password,
+                password=settings.redis_password_value,
             )
             if settings.ratelimit_redis_url
             else ctx.cache

@@ -82,7 +82,7 @@ def create_app(
                 metrics,
                 timeout=settings.redis_timeout,
                 key_prefix=f"{settings.service_name}:",
-                password=settings.redis_password,
+                password=settings.redis_password_value,
             ),
             tracing=tracing,
         )

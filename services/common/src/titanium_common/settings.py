@@ -44,7 +44,7 @@ class ServiceSettings(BaseSettings):
     redis_url: str = ""
     # Apart from the URL, so no character of it needs escaping there (the
     # cluster passes it from the titanium-redis Secret).
-    redis_password: str = ""
+    redis_password: SecretStr | None = None
     redis_timeout: float = 0.25
 
     # Where access tokens are verified from. Empty disables authentication
@@ -63,6 +63,11 @@ class ServiceSettings(BaseSettings):
         if self.database_password is not None:
             url = url.set(password=self.database_password.get_secret_value())
         return url
+
+    @property
+    def redis_password_value(self) -> str:
+        """The Redis password for the client ("" when Redis has none)."""
+        return self.redis_password.get_secret_value() if self.redis_password else ""
 
     @property
     def effective_metrics_port(self) -> int:
