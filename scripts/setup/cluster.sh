@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the simulated cluster's binaries (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl, kwok, helm, istioctl,
-# controller-gen) and its CRDs into a cache outside the work tree, keyed by every
-# pin, then links them into build/bin and build/crds. A fresh clone on the same
-# machine therefore builds nothing. Each piece is skipped once present, so an
-# interrupted cold build resumes where it stopped.
+# controller-gen), its CRDs, and the real node's binaries (kubelet, kube-proxy and
+# the sandbox's pause, from go/node at the same Kubernetes release) into a cache
+# outside the work tree, keyed by every pin, then links them into build/bin and
+# build/crds. A fresh clone on the same machine therefore builds nothing. Each
+# piece is skipped once present, so an interrupted cold build resumes where it
+# stopped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/cluster
@@ -23,6 +25,12 @@ bin="$root/bin"
 crds_key=$( (grep -E '^(ARGOCD|PROMETHEUS_OPERATOR)_' "$here/versions.env"
   cat "$here/gen-crds.sh" "$here"/go/crds-*/go.{mod,sum}) | sha256sum | cut -c1-16)
 crds="$root/crds-$crds_key"
+# The real node's binaries have a key of their own, so adding them (or changing
+# how they are built) rebuilds nothing of the control plane.
+node_recipe=1
+node_key=$( (echo "$node_recipe"; grep -E '^KUBERNETES_' "$here/versions.env"
+  cat "$here"/go/node/go.{mod,sum} "$here"/go/node/pause/*.go) | sha256sum | cut -c1-16)
+node_bin="$cache/node/$node_key/bin"
 
 # Never let a pin silently fetch another Go toolchain; fail instead.
 export GOTOOLCHAIN=local
@@ -32,6 +40,7 @@ require_pin() { # module dir, module path, expected version
     { echo "setup-cluster: $here/go/$1/go.mod must require $2 $3 (versions.env)" >&2; exit 1; }
 }
 require_pin kube k8s.io/kubernetes "$KUBERNETES_VERSION"
+require_pin node k8s.io/kubernetes "$KUBERNETES_VERSION"
 require_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 require_pin istioctl istio.io/istio "$ISTIO_MODULE_VERSION"
 require_pin crds-argocd github.com/argoproj/argo-cd/v3 "$ARGOCD_VERSION"
@@ -47,7 +56,7 @@ timed() { # label, command...
   echo "setup-cluster: $label built in $((SECONDS - start)) s"
 }
 
-build_kube() {
+kube_ldflags() {
   local minor=${KUBERNETES_VERSION#v1.}
   minor=${minor%%.*}
   local ld="-s -w" pkg
@@ -55,9 +64,22 @@ build_kube() {
     ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ld+=" -X $pkg.gitTreeState=clean"
   done
-  (cd "$here/go/kube" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ld" -o "$bin/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  echo "$ld"
+}
+
+build_kube() {
+  (cd "$here/go/kube" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$(kube_ldflags)" \
+    -o "$bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+}
+
+# The real node's: kubelet and kube-proxy with the control plane's version
+# ldflags, and pause built static, so the sandbox image holds nothing but it.
+build_node() {
+  (cd "$here/go/node" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$(kube_ldflags)" \
+    -o "$node_bin/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy &&
+    CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" \
+      -o "$node_bin/pause" ./pause)
 }
 
 build_etcd() {
@@ -106,8 +128,14 @@ if [[ ! -f $crds/.complete ]]; then
   touch "$crds/.complete"
 fi
 
+if [[ ! -f $node_bin/../.complete ]]; then
+  mkdir -p "$node_bin"
+  (root=$node_bin/.. timed "kubelet, kube-proxy, pause" build_node)
+  touch "$node_bin/../.complete"
+fi
+
 mkdir -p build/bin
-for tool in "$bin"/*; do
+for tool in "$bin"/* "$node_bin"/*; do
   ln -sfn "$tool" "build/bin/$(basename "$tool")"
 done
 ln -sfn "$crds" build/crds
