@@ -220,6 +220,36 @@ def test_health_and_metrics(blog_service, api: httpx.Client) -> None:
     assert 'cache_requests_total{cache="posts",result="hit",service="blog-service"}' in metrics
 
 
+def _without_per_request_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers.items() if k not in ("date", "x-request-id")]
+
+
+def test_the_front_page_fast_path_answers_as_the_router_does(
+    blog_service, api: httpx.Client, signer: Signer
+) -> None:
+    """GET /posts without a query string skips FastAPI (app.FrontPageFastPath); the
+    same page asked with its defaults spelled out goes through the router."""
+    _, _, headers = new_user(signer)
+    newest = create(api, headers)
+    fast = api.get("/posts", headers={"X-Request-ID": "front-page-1"})  # a miss, then cached
+    again = api.get("/posts")  # a hit
+    routed = api.get("/posts", params={"limit": 10, "offset": 0})
+    assert fast.status_code == again.status_code == routed.status_code == 200
+    assert fast.json()["items"][0]["id"] == newest["id"]
+    assert fast.content == again.content == routed.content
+    assert _without_per_request_headers(fast) == _without_per_request_headers(routed)
+    assert fast.headers["x-request-id"] == "front-page-1"
+    assert len(again.headers["x-request-id"]) == 32
+    # Only GET takes the fast path; the router still answers everything else.
+    assert api.head("/posts").status_code == 405
+    assert api.post("/posts", json={}).status_code == 401
+    metrics = httpx.get(f"{blog_service.metrics_url}/metrics").text
+    assert (
+        'http_requests_total{method="GET",route="/posts",service="blog-service",status="200"}'
+        in metrics
+    )
+
+
 SUMMARY_FIELDS = {"id", "title", "category", "author", "created_at", "updated_at", "excerpt"}
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import redis
 
 from tests.support.servers import (
     PostgresServer,
@@ -60,7 +61,7 @@ def _wait_until(check, timeout: float) -> float:  # type: ignore[no-untyped-def]
 
 
 def test_postgres_down_then_back(
-    fragile_blog: BlogProcess, own_postgres: PostgresServer, signer: Signer
+    fragile_blog: BlogProcess, own_postgres: PostgresServer, own_redis: RedisServer, signer: Signer
 ) -> None:
     headers = signer.headers(1, "alice")
     with fragile_blog.client() as api:
@@ -94,6 +95,15 @@ def test_postgres_down_then_back(
             # What was never cached cannot be: a 503, not a 500.
             assert api.get("/posts", params={"q": "never-cached"}).status_code == 503
             assert api.get("/blog/?page=99").status_code == 503
+            # The front page (served outside the router) retired by a write on
+            # another replica: the same 503 as through the router.
+            store = redis.Redis.from_url(own_redis.url)
+            store.incr("blog-service:cache:generation")
+            store.close()
+            front, routed = api.get("/posts"), api.get("/posts", params={"limit": 10})
+            assert front.status_code == routed.status_code == 503
+            assert front.headers["Retry-After"] == routed.headers["Retry-After"] == "1"
+            assert {**front.json(), "request_id": ""} == {**routed.json(), "request_id": ""}
         finally:
             own_postgres.start()
 

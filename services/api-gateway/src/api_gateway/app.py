@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from titanium_common import AppContext, Cache, create_app
-from titanium_common.middleware import ObservabilityMiddleware
+from titanium_common.fastpath import FastPath
 
 from api_gateway.proxy import proxy
 from api_gateway.routing import resolve
@@ -91,41 +91,21 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
-class ProxyFastPath:
+class ProxyFastPath(FastPath):
     """What uvicorn serves: proxied requests go through the observability
     middleware straight to the proxy, skipping FastAPI's exception, routing and
     dependency layers (a third of the gateway's CPU per request in a py-spy
-    profile under wrk); everything else (health, the / redirect, OpenAPI,
-    lifespan) is the FastAPI app's. With tracing on, every request takes the
-    FastAPI path, whose instrumentation opens the span the proxy continues.
+    profile under wrk; titanium_common's FastPath); everything else (health,
+    the / redirect, OpenAPI, lifespan) is the FastAPI app's. With tracing on,
+    every request takes the FastAPI path, whose instrumentation opens the span
+    the proxy continues.
     """
 
-    def __init__(self, app: FastAPI, max_body_bytes: int) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-        self._observed: ObservabilityMiddleware | None = None
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        ctx: AppContext = self.app.state.ctx
+    def route(self, scope: dict[str, Any]) -> str | None:
         match = resolve(scope.get("raw_path", b"").decode("latin-1") or scope["path"])
-        if match is None or ctx.tracing is not None:
-            await self.app(scope, receive, send)
-            return
-        if self._observed is None:  # the metrics exist once the lifespan has run
-            self._observed = ObservabilityMiddleware(
-                self._proxy, metrics=ctx.metrics, max_body_bytes=self.max_body_bytes
-            )
-        scope["app"] = self.app
-        scope.setdefault("state", {})["route_template"] = route_label(
-            match[0].prefix, scope["path"]
-        )
-        await self._observed(scope, receive, send)
+        return None if match is None else route_label(match[0].prefix, scope["path"])
 
-    @staticmethod
-    async def _proxy(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         response = await proxy(Request(scope, receive))
         await response(scope, receive, send)
 

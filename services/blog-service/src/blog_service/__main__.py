@@ -4,7 +4,7 @@ import sys
 
 from titanium_common.serve import main as serve_main
 
-from blog_service.app import build_app
+from blog_service.app import build_served_app
 from blog_service.settings import BlogSettings
 
 
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     return serve_main(
         prog="blog-service",
         load_settings=lambda: settings,
-        build_app=build_app,  # type: ignore[arg-type]
+        build_app=build_served_app,  # type: ignore[arg-type]
         alembic_dir=settings.resource_dir / "alembic",
         argv=argv,
     )

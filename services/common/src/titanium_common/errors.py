@@ -29,6 +29,16 @@ def error_body(status: int, detail: object, **extra: object) -> dict[str, object
     return body
 
 
+def unavailable_response(exc: ServiceUnavailable) -> JSONResponse:
+    """The 503 every service answers when a dependency it needs is down (also
+    what a service's own fast path answers, outside FastAPI's handlers)."""
+    return JSONResponse(
+        error_body(503, f"{exc.dependency} unavailable"),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def _field_name(location: tuple[object, ...] | list[object]) -> str:
     return ".".join(str(part) for part in location)
 
@@ -55,8 +65,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(_request: Request, exc: ServiceUnavailable) -> JSONResponse:
-        return JSONResponse(
-            error_body(503, f"{exc.dependency} unavailable"),
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
+        return unavailable_response(exc)
