@@ -4,7 +4,10 @@ import re
 import uuid
 
 import httpx
+import redis
 from blog_service.categories_util import category_colour, slugify
+
+from tests.support.servers import RedisServer
 
 from .conftest import Signer
 
@@ -116,3 +119,33 @@ def test_search_box_finds_posts_and_keeps_the_text_escaped(
     echoed = api.get("/blog/", params={"q": query}).text
     assert "<script>" not in echoed.split('role="search"', 1)[1].split("</form>", 1)[0]
     assert api.get("/blog/", params={"q": "a\x00"}).status_code == 422
+
+
+def test_cached_pages_are_the_rendered_ones_and_a_write_shows_at_once(
+    api: httpx.Client, signer: Signer, redis_service: RedisServer
+) -> None:
+    store = redis.Redis.from_url(redis_service.url)
+
+    def index_entries() -> int:
+        return sum(1 for _ in store.scan_iter(b"blog-service:cache:*:index:*"))
+
+    _write(api, signer, title=f"Before {uuid.uuid4().hex[:8]}")  # retires what was cached
+    rendered, cached = api.get("/blog/"), api.get("/blog/")
+    assert rendered.status_code == cached.status_code == 200
+    assert cached.content == rendered.content
+    per_request = ("date", "x-request-id")
+    assert [h for h in cached.headers.items() if h[0] not in per_request] == [
+        h for h in rendered.headers.items() if h[0] not in per_request
+    ]
+    assert index_entries() >= 1
+
+    fresh = _write(api, signer, title=f"Fresh {uuid.uuid4().hex[:8]}")
+    assert fresh["title"] in api.get("/blog/").text
+
+    # Searches and made-up categories are rendered every time, never stored.
+    before = index_entries()
+    for _ in range(5):
+        assert api.get("/blog/", params={"q": uuid.uuid4().hex}).status_code == 200
+        assert api.get("/blog/", params={"category": f"none-{uuid.uuid4().hex}"}).status_code == 200
+    assert index_entries() == before
+    store.close()

@@ -11,7 +11,8 @@ offsets and odd sizes are each asked rarely, so caching them would buy little
 and let anyone create an entry per request; they go to PostgreSQL, whose
 search is indexed and whose offsets are capped. A category page is cached
 only when the category has posts, so made-up slugs leave nothing behind: the
-entries per generation stay under (categories + 1) x 2 sizes x pages.
+entries per generation stay under (categories + 1) x 2 sizes x pages, and
+as many UI pages around them (routers/ui.py).
 """
 
 import logging
@@ -67,7 +68,8 @@ class BlogReader:
         self.cached_sizes = frozenset({API_PAGE_SIZE, settings.page_size})
         self.cached_pages = settings.list_cached_pages
 
-    def _cacheable(self, limit: int, offset: int, search: str | None) -> bool:
+    def cacheable(self, limit: int, offset: int, search: str | None) -> bool:
+        """Whether the list page (and the UI page around it) is one of those cached."""
         return (
             search is None
             and limit in self.cached_sizes
@@ -89,7 +91,7 @@ class BlogReader:
         self, *, limit: int, offset: int, category: str | None, search: str | None
     ) -> bytes:
         parts = (limit, offset, category, search)
-        cacheable = self._cacheable(limit, offset, search)
+        cacheable = self.cacheable(limit, offset, search)
         generation = None
         if cacheable:
             generation, cached = await self.cache.lookup("posts", *parts)

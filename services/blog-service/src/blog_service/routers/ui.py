@@ -36,6 +36,10 @@ def _render(
         {"ui": blog.settings.ui_prefix, "api": blog.settings.public_api_base, **context},
         status_code=status_code,
     )
+    return _secured(response)
+
+
+def _secured(response: HTMLResponse) -> HTMLResponse:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
@@ -81,6 +85,18 @@ def build_router(prefix: str) -> APIRouter:
                 title="Page too far",
                 message="That page is too far back to show; pick a category or search instead.",
             )
+        # The page's HTML is cached where its list is (the front page and the
+        # first pages of each category, no search), under the generation read
+        # before its parts: they are read after, so the page reflects every
+        # write that generation has seen (cache.py). A cached page is one Redis
+        # round trip instead of two, two validations and a template (1.2 ms of
+        # CPU a page).
+        cacheable = not q and blog.reader.cacheable(per_page, offset_for(page, per_page), None)
+        generation = None
+        if cacheable:
+            generation, html = await blog.cache.lookup("index", page, category)
+            if html is not None:
+                return _secured(HTMLResponse(html))
         try:
             categories = _CATEGORIES.validate_json(await blog.reader.categories())
             posts = PostPage.model_validate_json(
@@ -93,7 +109,7 @@ def build_router(prefix: str) -> APIRouter:
             )
         except ServiceUnavailable:
             return _unavailable(blog, request)
-        return _render(
+        response = _render(
             blog,
             request,
             "index.html",
@@ -104,6 +120,10 @@ def build_router(prefix: str) -> APIRouter:
             posts=posts,
             pager=window(page, per_page, posts.total),
         )
+        # Like its list: a category's page only while the category has posts.
+        if cacheable and (category is None or posts.total > 0):
+            await blog.cache.set(generation, response.body, "index", page, category)
+        return response
 
     async def _post_or_404(
         blog: BlogState, request: Request, post_id: int
