@@ -96,9 +96,11 @@ def _forward_headers(ctx: AppContext, request: Request, address: str) -> list[tu
     state = request.scope.get("state", {})
     prior = request.headers.get("x-forwarded-for")
     peer = request.client.host if request.client else address
+    # What request.url.scheme reads, without building a URL on every request.
+    scheme = request.scope.get("scheme", "http")
     headers += [
         ("x-forwarded-for", f"{prior}, {peer}" if prior else peer),
-        ("x-forwarded-proto", request.headers.get("x-forwarded-proto", request.url.scheme)),
+        ("x-forwarded-proto", request.headers.get("x-forwarded-proto", scheme)),
         ("x-forwarded-host", request.headers.get("host", "")),
         ("x-request-id", state.get("request_id", "")),
     ]

@@ -29,6 +29,7 @@ outage, counts it in `dependency_degraded_total` and backs off for a moment so
 requests do not each pay a connection timeout.
 """
 
+import functools
 import hashlib
 import json
 import time
@@ -113,10 +114,13 @@ class GenerationCache:
         self._pending_bump = bumped is None
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def _suffix(name: str, parts: tuple[object, ...]) -> str:
         # A JSON array is an injective encoding of the parts, so two different
         # queries (say offset 10 and offset 15) can never share a key; hashing
-        # bounds the key length whatever the search text.
+        # bounds the key length whatever the search text. Remembered for the
+        # few pages read on every request (a bounded number: made-up queries
+        # only push each other out).
         encoded = json.dumps(parts, separators=(",", ":"), default=str).encode()
         return f":{name}:{hashlib.sha256(encoded).hexdigest()}"
 
