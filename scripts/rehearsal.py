@@ -5,7 +5,9 @@
     python scripts/rehearsal.py status   # what runs
 
 `up` starts, each as detached processes recorded under build/rehearsal/:
-the simulated cluster (tests/cluster/sim.py) with the CRDs of build/crds, Gitea
+the simulated cluster (tests/cluster/sim.py) with the CRDs of build/crds, one
+real node beside its kwok nodes (tests/cluster/node.py: containerd, kubelet,
+kube-proxy and CoreDNS, tainted so only pods that tolerate it run there), Gitea
 (tests/support/gitea.py) whose admin password is the rehearsal vault's, Argo CD
 (tests/support/argocd.py), the blog's services on PostgreSQL and Redis
 (scripts/services/devstack.py) and a Prometheus scraping them with the labels the
@@ -35,6 +37,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.cluster.node import RealNode  # noqa: E402
 from tests.cluster.sim import (  # noqa: E402  import after sys.path
     Component,
     SimCluster,
@@ -347,6 +350,12 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
     phase("cluster", t)
 
     t = time.monotonic()
+    state["node"] = str(path("node.json"))
+    save_state(state)
+    node = RealNode.start(cluster, path("node"), timeout=args.timeout, state_file=path("node.json"))
+    phase("real node", t)
+
+    t = time.monotonic()
     gitea = GiteaServer(password=secrets["vault_gitea_admin_password"])
     try:
         gitea.start()
@@ -383,9 +392,10 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
         "argocd_url": argocd.url,
         "gateway_url": gateway_url,
         "prometheus_url": prometheus_url,
+        "node_address": node.node_ip,
     }
     path("endpoints.json").write_text(json.dumps(endpoints, indent=2))
-    return endpoints | {"argocd_version": argocd.version}
+    return endpoints | {"argocd_version": argocd.version, "node": node.name}
 
 
 def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: dict) -> int:
@@ -423,10 +433,35 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         "total_s": round(time.monotonic() - began, 1),
         "sync_order": sorted(watcher.ready_at, key=watcher.ready_at.get),
         "applications": apps,
+        "real_node": real_node(endpoints),
     }
     path("report.json").write_text(json.dumps(report, indent=2))
     print_report(report)
     return 0 if rc == 0 and report["all_synced_healthy"] else 1
+
+
+def real_node(endpoints: dict) -> dict:
+    """The real node as the API server sees it."""
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "get", "node", endpoints["node"],
+         "-o", "json"],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    if result.returncode != 0:
+        return {"name": endpoints["node"], "ready": False, "error": result.stderr.strip()}
+    node = json.loads(result.stdout)
+    info = node["status"].get("nodeInfo", {})
+    return {
+        "name": endpoints["node"],
+        "ready": any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in node["status"].get("conditions", [])
+        ),
+        "address": endpoints["node_address"],
+        "kubelet_version": info.get("kubeletVersion"),
+        "container_runtime": info.get("containerRuntimeVersion"),
+        "taints": node["spec"].get("taints", []),
+    }
 
 
 def print_report(report: dict) -> None:
@@ -445,6 +480,11 @@ def print_report(report: dict) -> None:
             f" {app['ready_after_s'] or '-':>7}  {(app['revision'] or '-')[:12]}"
         )
     print(f"  sync order: {' -> '.join(report['sync_order']) or '-'}")
+    node = report["real_node"]
+    print(
+        f"  real node: {node['name']} {'Ready' if node['ready'] else 'NOT Ready'}"
+        f" (kubelet {node.get('kubelet_version')}, {node.get('container_runtime')})"
+    )
 
 
 def down(_: argparse.Namespace) -> int:
@@ -458,6 +498,8 @@ def down(_: argparse.Namespace) -> int:
         survivors += ArgoCD.load(Path(state["argocd"])).stop()
     if "gitea" in state:
         survivors += stop_state(state["gitea"])
+    if "node" in state and Path(state["node"]).exists():
+        survivors += [f"real node: {left}" for left in RealNode.load(Path(state["node"])).stop()]
     if "sim" in state and stop_saved(Path(state["sim"])) != 0:
         survivors.append("simulated cluster")
     if survivors:
@@ -476,6 +518,8 @@ def status(_: argparse.Namespace) -> int:
     components: list[Component] = []
     if "sim" in state:
         components += SimCluster.load(Path(state["sim"])).components
+    if "node" in state and Path(state["node"]).exists():
+        components += RealNode.load(Path(state["node"])).components
     if "argocd" in state:
         components += ArgoCD.load(Path(state["argocd"])).components
     if "prometheus" in state:

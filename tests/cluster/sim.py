@@ -487,6 +487,9 @@ class SimCluster:
                     f"--service-account-key-file={pki / 'sa.pub'}",
                     f"--service-account-signing-key-file={pki / 'sa.key'}",
                     f"--service-cluster-ip-range={SERVICE_CIDR}",
+                    # A real node (tests/cluster/node.py) is reached at its address,
+                    # for logs and exec: its name resolves nowhere.
+                    "--kubelet-preferred-address-types=InternalIP,Hostname",
                     "--allow-privileged=true",
                     "--profiling=false",
                     "--v=1",
