@@ -104,6 +104,10 @@ def test_postgres_down_then_back(
             assert front.status_code == routed.status_code == 503
             assert front.headers["Retry-After"] == routed.headers["Retry-After"] == "1"
             assert {**front.json(), "request_id": ""} == {**routed.json(), "request_id": ""}
+            front, routed = api.get("/blog/"), api.get("/blog/", params={"page": 1})
+            assert front.status_code == routed.status_code == 503
+            assert front.headers["Retry-After"] == routed.headers["Retry-After"] == "1"
+            assert front.text == routed.text
         finally:
             own_postgres.start()
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
 from starlette.responses import Response
 from titanium_common.app import create_app
 from titanium_common.errors import ServiceUnavailable, unavailable_response
@@ -69,40 +70,47 @@ def build_app(settings: BlogSettings) -> FastAPI:
     return app
 
 
-# The route (and its metrics label) the fast path answers, as routers/posts.py names it.
+# The routes (and metrics labels) the fast path answers, as routers/posts.py names it.
 FRONT_PAGE_ROUTE = "/posts"
 
 
 class FrontPageFastPath(FastPath):
-    """What uvicorn serves: `GET /posts` with no query string (the API's front
-    page: what the gateway's /api/posts and every client's first look ask for)
-    answered from the cached bytes without FastAPI's layers (titanium_common's
-    FastPath): what routers/posts.py's list_posts answers for its defaults, and
-    the same 503 when the database is needed and down. Anything else is the
-    FastAPI app's.
+    """What uvicorn serves: the two front pages without a query string, `GET
+    /posts` (the API's: what the gateway's /api/posts and every client's first
+    look ask for) and `GET /blog/` (the UI's), answered from the cached bytes
+    without FastAPI's layers (titanium_common's FastPath). They answer what
+    the routers answer for their defaults (routers/posts.py's list_posts,
+    routers/ui.py's index_page), the same 503 when the database is needed and
+    down included. Anything else is the FastAPI app's.
     """
 
+    def __init__(self, app: FastAPI, settings: BlogSettings) -> None:
+        super().__init__(app, settings.max_body_bytes)
+        self.index_route = f"{settings.ui_prefix}/"
+
     def route(self, scope: dict[str, Any]) -> str | None:
-        if (
-            scope["path"] == FRONT_PAGE_ROUTE
-            and scope["method"] == "GET"
-            and not scope.get("query_string")
-        ):
-            return FRONT_PAGE_ROUTE
-        return None
+        if scope["method"] != "GET" or scope.get("query_string"):
+            return None
+        path = scope["path"]
+        return path if path in (FRONT_PAGE_ROUTE, self.index_route) else None
 
     async def answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         blog: BlogState = self.app.state.ctx.extras["blog"]
         response: Response
-        try:
-            body = await blog.reader.post_page(
-                limit=API_PAGE_SIZE, offset=0, category=None, search=None
+        if scope["path"] == self.index_route:
+            response = await ui.index_page(
+                blog, Request(scope, receive), page=1, category=None, q=None
             )
-            response = Response(body, media_type="application/json")
-        except ServiceUnavailable as exc:
-            response = unavailable_response(exc)
+        else:
+            try:
+                body = await blog.reader.post_page(
+                    limit=API_PAGE_SIZE, offset=0, category=None, search=None
+                )
+                response = Response(body, media_type="application/json")
+            except ServiceUnavailable as exc:
+                response = unavailable_response(exc)
         await response(scope, receive, send)
 
 
 def build_served_app(settings: BlogSettings) -> FrontPageFastPath:
-    return FrontPageFastPath(build_app(settings), settings.max_body_bytes)
+    return FrontPageFastPath(build_app(settings), settings)

@@ -59,6 +59,62 @@ def _unavailable(blog: BlogState, request: Request) -> HTMLResponse:
     return response
 
 
+async def index_page(
+    blog: BlogState, request: Request, *, page: int, category: str | None, q: str | None
+) -> HTMLResponse:
+    """The index (the router's `/`, and blog-service's fast path for it without a
+    query string): `category` already folded, `page` and `q` validated."""
+    per_page = blog.settings.page_size
+    if offset_for(page, per_page) > blog.settings.max_list_offset:
+        return _render(
+            blog,
+            request,
+            "error.html",
+            status_code=422,
+            title="Page too far",
+            message="That page is too far back to show; pick a category or search instead.",
+        )
+    # The page's HTML is cached where its list is (the front page and the
+    # first pages of each category, no search), under the generation read
+    # before its parts: they are read after, so the page reflects every
+    # write that generation has seen (cache.py). A cached page is one Redis
+    # round trip instead of two, two validations and a template (1.2 ms of
+    # CPU a page).
+    cacheable = not q and blog.reader.cacheable(per_page, offset_for(page, per_page), None)
+    generation = None
+    if cacheable:
+        generation, html = await blog.cache.lookup("index", page, category)
+        if html is not None:
+            return _secured(HTMLResponse(html))
+    try:
+        categories = _CATEGORIES.validate_json(await blog.reader.categories())
+        posts = PostPage.model_validate_json(
+            await blog.reader.post_page(
+                limit=per_page,
+                offset=offset_for(page, per_page),
+                category=category,
+                search=q or None,
+            )
+        )
+    except ServiceUnavailable:
+        return _unavailable(blog, request)
+    response = _render(
+        blog,
+        request,
+        "index.html",
+        categories=categories,
+        active=category,
+        search=q or "",
+        all_count=sum(c.post_count for c in categories),
+        posts=posts,
+        pager=window(page, per_page, posts.total),
+    )
+    # Like its list: a category's page only while the category has posts.
+    if cacheable and (category is None or posts.total > 0):
+        await blog.cache.set(generation, response.body, "index", page, category)
+    return response
+
+
 def build_router(prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["ui"], include_in_schema=False)
 
@@ -74,56 +130,9 @@ def build_router(prefix: str) -> APIRouter:
         category: Annotated[str | None, Query(max_length=60)] = None,
         q: Annotated[str | None, Query(max_length=200), Storable, Composed] = None,
     ) -> HTMLResponse:
-        per_page = blog.settings.page_size
-        category = fold_slug(category) if category else None
-        if offset_for(page, per_page) > blog.settings.max_list_offset:
-            return _render(
-                blog,
-                request,
-                "error.html",
-                status_code=422,
-                title="Page too far",
-                message="That page is too far back to show; pick a category or search instead.",
-            )
-        # The page's HTML is cached where its list is (the front page and the
-        # first pages of each category, no search), under the generation read
-        # before its parts: they are read after, so the page reflects every
-        # write that generation has seen (cache.py). A cached page is one Redis
-        # round trip instead of two, two validations and a template (1.2 ms of
-        # CPU a page).
-        cacheable = not q and blog.reader.cacheable(per_page, offset_for(page, per_page), None)
-        generation = None
-        if cacheable:
-            generation, html = await blog.cache.lookup("index", page, category)
-            if html is not None:
-                return _secured(HTMLResponse(html))
-        try:
-            categories = _CATEGORIES.validate_json(await blog.reader.categories())
-            posts = PostPage.model_validate_json(
-                await blog.reader.post_page(
-                    limit=per_page,
-                    offset=offset_for(page, per_page),
-                    category=category,
-                    search=q or None,
-                )
-            )
-        except ServiceUnavailable:
-            return _unavailable(blog, request)
-        response = _render(
-            blog,
-            request,
-            "index.html",
-            categories=categories,
-            active=category,
-            search=q or "",
-            all_count=sum(c.post_count for c in categories),
-            posts=posts,
-            pager=window(page, per_page, posts.total),
+        return await index_page(
+            blog, request, page=page, category=fold_slug(category) if category else None, q=q
         )
-        # Like its list: a category's page only while the category has posts.
-        if cacheable and (category is None or posts.total > 0):
-            await blog.cache.set(generation, response.body, "index", page, category)
-        return response
 
     async def _post_or_404(
         blog: BlogState, request: Request, post_id: int
