@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/build/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Areas append to these: setup steps and the pytest paths `make test` runs.
-SETUP_TARGETS := setup-apt setup-python setup-checkov setup-node setup-go-tools
+SETUP_TARGETS := setup-apt setup-python setup-collection setup-sanity setup-checkov setup-node setup-go-tools
 
 include $(sort $(wildcard mk/*.mk))
 
@@ -22,7 +22,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk -F':.*## ' '{printf "  \033[1m%-22s\033[0m %s\n", $$1, $$2}'
 
-.PHONY: setup setup-apt setup-python setup-checkov setup-node setup-go-tools
+.PHONY: setup setup-apt setup-python setup-collection setup-sanity setup-checkov setup-node setup-go-tools
 setup: ## Install everything this machine needs (idempotent; second run is quick)
 	@start=$$(date +%s); \
 	$(MAKE) $(SETUP_TARGETS); \
@@ -33,6 +33,12 @@ setup-apt:
 
 setup-python: setup-apt
 	@scripts/setup/python.sh $(VENV) requirements/python.lock
+
+setup-collection:
+	@scripts/setup/collection.sh
+
+setup-sanity: setup-python
+	@scripts/setup/sanity.sh $(VENV)/bin/python
 
 setup-checkov: setup-apt
 	@scripts/setup/python.sh $(CHECKOV_VENV) requirements/checkov.lock

@@ -1,6 +1,6 @@
 # GitOps: render the repository Argo CD reads, and prove it valid.
 .PHONY: render validate bench-gitops
-GITOPS_RENDER := python -m plugins.module_utils.titanium_gitops_render
+GITOPS_RENDER := python -m titanium_tools.render
 GITOPS_VALIDATE := python -m tests.render.gitops_validate
 
 render: ## Render the GitOps repository for ENV (local|staging|production) into build/gitops/$(ENV)

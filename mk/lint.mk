@@ -1,6 +1,6 @@
 # Lint tier: zero findings is the only passing result.
 .PHONY: lint lint-yaml lint-ansible lint-python lint-syntax lint-actions
-lint: lint-yaml lint-python lint-syntax lint-ansible lint-actions ## Lint everything (yamllint, ruff, syntax-check, ansible-lint, actionlint)
+lint: lint-yaml lint-python lint-syntax lint-ansible lint-actions sanity ## Lint everything (yamllint, ruff, syntax-check, ansible-lint, actionlint, ansible-test sanity)
 
 lint-yaml:
 	yamllint --strict .

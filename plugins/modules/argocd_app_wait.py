@@ -18,7 +18,7 @@ description:
     not ready and the most recent warning events - in RV(diagnostics) and in the message.
   - Reads only; never reports a change. Check mode runs the same read-only wait.
 version_added: "0.1.0"
-author: Titanium contributors
+author: Titanium contributors (@titanium-platform)
 requirements:
   - kubernetes (Python library)
 options:
@@ -123,7 +123,8 @@ diagnostics:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.titanium_argocd import (
+
+from ansible_collections.titanium.platform.plugins.module_utils.argocd import (
     GROUP,
     PLURAL,
     VERSION,
@@ -134,7 +135,10 @@ from ansible.module_utils.titanium_argocd import (
     summary_line,
     wait_until_ready,
 )
-from ansible.module_utils.titanium_k8s import KUBERNETES_ARGS, api_client
+from ansible_collections.titanium.platform.plugins.module_utils.k8s import (
+    KUBERNETES_ARGS,
+    api_client,
+)
 
 try:
     from kubernetes import client as k8s_client
@@ -219,7 +223,7 @@ def main() -> None:
             return listing.get("items", [])
 
         ready, apps, waited = wait_until_ready(list_apps, p["timeout"], p["interval"], **criteria)
-        _, states, missing = evaluate(apps, **criteria)
+        states, missing = evaluate(apps, **criteria)[1:]
         result = {
             "changed": False,
             "applications": [s.as_dict() for s in states],

@@ -21,7 +21,7 @@ description:
   - Supports check mode (reads only and reports what it would create or change) and diff
     mode (the repository's and the webhooks' settings, never a secret or a password).
 version_added: "0.1.0"
-author: Titanium contributors
+author: Titanium contributors (@titanium-platform)
 options:
   url:
     description: Gitea's base URL as the controller reaches it, e.g. C(http://127.0.0.1:30030).
@@ -35,7 +35,6 @@ options:
     description: That user's password (or an access token), sent with HTTP basic auth.
     type: str
     required: true
-    no_log: true
   name:
     description: Repository name, under O(username).
     type: str
@@ -66,7 +65,6 @@ options:
         description: The secret Gitea signs each delivery with (C(X-Gitea-Signature)).
         type: str
         required: true
-        no_log: true
       events:
         description: Events delivered.
         type: list
@@ -182,12 +180,16 @@ class Gitea:
             detail = exc.read().decode(errors="replace")[:300]
             raise GiteaError(f"{method} {self.base}{path}: HTTP {exc.code} {detail}") from exc
 
+    def body(self, method: str, path: str, payload: dict | None = None):
+        """The decoded JSON answer alone (None for a 404)."""
+        return self.request(method, path, payload)[1]
+
     def wait_healthy(self, timeout: int) -> None:
         deadline = time.monotonic() + timeout
         last = ""
         while True:
             try:
-                status, _ = self.request("GET", "/api/healthz", auth=False)
+                status = self.request("GET", "/api/healthz", auth=False)[0]
                 if status == 200:
                     return
                 last = f"HTTP {status}"
@@ -241,7 +243,7 @@ def hook_body(spec: dict, wanted: dict, create: bool) -> dict:
 
 
 def create_hook(gitea: Gitea, quoted: str, spec: dict, wanted: dict) -> dict:
-    _, hook = gitea.request("POST", f"/api/v1/repos/{quoted}/hooks", hook_body(spec, wanted, True))
+    hook = gitea.body("POST", f"/api/v1/repos/{quoted}/hooks", hook_body(spec, wanted, True))
     return hook
 
 
@@ -271,7 +273,7 @@ def run(module: AnsibleModule) -> dict:
         }
         after["repository"] = wanted_repo
         if not module.check_mode:
-            _, repo = gitea.request(
+            repo = gitea.body(
                 "POST",
                 "/api/v1/user/repos",
                 {
@@ -292,7 +294,7 @@ def run(module: AnsibleModule) -> dict:
 
     existing = []
     if repo is not None:
-        _, existing = gitea.request("GET", f"/api/v1/repos/{quoted}/hooks?limit=50")
+        existing = gitea.body("GET", f"/api/v1/repos/{quoted}/hooks?limit=50")
     by_url = {hook_view(h)["url"]: hook_view(h) for h in existing or []}
     managed = []
     for spec in params["webhooks"]:
@@ -317,7 +319,7 @@ def run(module: AnsibleModule) -> dict:
             actions.append(f"updated webhook to {spec['url']}")
             result = dict(wanted, id=current["id"])
             if not module.check_mode:
-                _, hook = gitea.request(
+                hook = gitea.body(
                     "PATCH",
                     f"/api/v1/repos/{quoted}/hooks/{current['id']}",
                     hook_body(spec, wanted, False),

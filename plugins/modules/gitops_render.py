@@ -17,7 +17,7 @@ description:
     variable at fault.
 version_added: "0.1.0"
 author:
-  - Titanium contributors
+  - Titanium contributors (@titanium-platform)
 options:
   environment:
     description: Environment to render.
@@ -93,8 +93,10 @@ changed_files:
 
 from pathlib import Path
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.titanium_gitops_render import (
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.titanium.platform.plugins.module_utils.gitops_render import (
+    RENDER_IMPORT_ERROR,
     RenderError,
     managed_paths,
     render,
@@ -127,6 +129,10 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    if RENDER_IMPORT_ERROR is not None:
+        module.fail_json(
+            msg=missing_required_lib("jinja2 and PyYAML"), exception=str(RENDER_IMPORT_ERROR)
+        )
     params = module.params
     overrides = {}
     if params["repo_url"]:

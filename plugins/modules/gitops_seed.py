@@ -32,7 +32,7 @@ description:
     check mode and failures leave it untouched.
 version_added: "0.1.0"
 author:
-  - Titanium contributors
+  - Titanium contributors (@titanium-platform)
 options:
   repo:
     description:
@@ -92,7 +92,7 @@ options:
       - Git trailers (key to a one-line value) appended to the commit message, such as
         C(Titanium-Promotion) for O(revert_group_trailer) to find.
     type: dict
-  message:
+  commit_message:
     description: Commit message. Reverts default to C(rollback:) followed by the reverted subject.
     type: str
     default: Seed the GitOps repository
@@ -148,7 +148,7 @@ EXAMPLES = r"""
     src: /tmp/render/staging
     paths: [argocd/staging, services/base, services/overlays/staging, platform/staging]
     preserve: [services/overlays/staging/images/kustomization.yaml]
-    message: Seed staging from Titanium
+    commit_message: Seed staging from Titanium
 
 - name: Seed over SSH with a deploy key and the server's recorded host key
   gitops_seed:
@@ -164,7 +164,7 @@ EXAMPLES = r"""
     image_tags:
       ghcr.io/titanium-platform/titanium-blog-service: 1.4.0
     image_tags_file: services/overlays/staging/images/kustomization.yaml
-    message: promote blog-service to 1.4.0 in staging
+    commit_message: promote blog-service to 1.4.0 in staging
 
 - name: Roll back the last promotion in staging
   gitops_seed:
@@ -212,7 +212,8 @@ commit_message:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.titanium_git_seed import (
+
+from ansible_collections.titanium.platform.plugins.module_utils.git_seed import (
     Credentials,
     SeedError,
     looks_like_key_material,
@@ -235,7 +236,7 @@ def main() -> None:
             "revert_group_trailer": {"type": "str"},
             "revert_group": {"type": "str"},
             "trailers": {"type": "dict"},
-            "message": {"type": "str", "default": "Seed the GitOps repository"},
+            "commit_message": {"type": "str", "default": "Seed the GitOps repository"},
             "author_name": {"type": "str", "default": "Titanium GitOps"},
             "author_email": {"type": "str", "default": "gitops@titanium.invalid"},
             "username": {"type": "str"},
@@ -280,7 +281,7 @@ def main() -> None:
             revert_group_trailer=params["revert_group_trailer"],
             revert_group=params["revert_group"],
             trailers=params["trailers"],
-            message=params["message"],
+            message=params["commit_message"],
             author=(params["author_name"], params["author_email"]),
             credentials=credentials,
             check_mode=module.check_mode,

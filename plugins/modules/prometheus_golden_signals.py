@@ -21,7 +21,7 @@ description:
     never as zero.
   - Reads only; never reports a change. Check mode runs the same read-only queries.
 version_added: "0.1.0"
-author: Titanium contributors
+author: Titanium contributors (@titanium-platform)
 options:
   prometheus_url:
     description: Base URL of Prometheus, e.g. C(http://127.0.0.1:30090).
@@ -152,7 +152,8 @@ queries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.titanium_golden_signals import (
+
+from ansible_collections.titanium.platform.plugins.module_utils.golden_signals import (
     PrometheusClient,
     PrometheusError,
     SignalSpec,

@@ -11,22 +11,22 @@ module: status_page
 short_description: Write a self-contained HTML status page of a Titanium environment
 description:
   - Writes one HTML file that opens offline (no script, no stylesheet, font or image to
-    fetch; a Content-Security-Policy forbids any): each Argo CD Application with its sync
+    fetch; a Content-Security-Policy forbids any) holding each Argo CD Application with its sync
     and health status and live revision, each service's Golden Signals as a table and as
     charts over the last O(range_seconds) (request rate, error ratio, p95/p99 latency, CPU
     saturation), the alerts Prometheus holds, the drills' latest measured recovery times,
     the consoles' URLs and where their credentials live.
   - The charts come from range queries (C(/api/v1/query_range)) with the PromQL of
-    M(prometheus_golden_signals), drawn as inline SVG by matplotlib; the alerts from
-    C(/api/v1/alerts). When Prometheus does not answer the page is still written and says
-    so, with a warning.
+    M(titanium.platform.prometheus_golden_signals), drawn as inline SVG by matplotlib;
+    the alerts from C(/api/v1/alerts). When Prometheus does not answer the page is still
+    written and says so, with a warning.
   - Every value is HTML-escaped. Nothing secret is read or written; consoles name where a
     credential lives, never the credential.
   - C(changed) is computed by comparing the page with the file on disk. The charts move
     with time, so two runs a step apart usually differ; two runs over the same data
     (same O(end)) do not.
 version_added: "0.1.0"
-author: Titanium contributors
+author: Titanium contributors (@titanium-platform)
 options:
   dest:
     description: The HTML file to write; its folder is created.
@@ -70,7 +70,7 @@ options:
         with the same O(end) over the same stored data write the same page.
     type: float
   applications:
-    description: Argo CD Applications as M(argocd_app_wait) returns them.
+    description: Argo CD Applications as M(titanium.platform.argocd_app_wait) returns them.
     type: list
     elements: dict
     default: []
@@ -79,7 +79,8 @@ options:
     type: str
     default: Argo CD's Applications were not read.
   signals:
-    description: The Golden Signals now, as M(prometheus_golden_signals) returns them.
+    description: >-
+      The Golden Signals now, as M(titanium.platform.prometheus_golden_signals) returns them.
     type: dict
     default: {}
   signals_window:
@@ -183,13 +184,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.parsing.convert_bool import boolean
 
 try:
-    from ansible.module_utils.titanium_golden_signals import (
+    from ansible_collections.titanium.platform.plugins.module_utils.golden_signals import (
         SIGNALS,
         PrometheusClient,
         PrometheusError,
         SignalSpec,
     )
-    from ansible.module_utils.titanium_status_page import (
+    from ansible_collections.titanium.platform.plugins.module_utils.status_page import (
+        PAGE_IMPORT_ERROR,
         Window,
         active_alerts,
         charts,
@@ -201,6 +203,8 @@ try:
         without_charts,
     )
 
+    if PAGE_IMPORT_ERROR is not None:
+        raise PAGE_IMPORT_ERROR
     IMPORT_ERROR = None
 except ImportError:
     IMPORT_ERROR = traceback.format_exc()
@@ -261,7 +265,7 @@ def build_page(module: AnsibleModule) -> tuple[str, dict]:
     facts = {
         "window": {"start": window.start, "end": window.end, "step": window.step},
         "points": {
-            signal: {s: sum(v is not None for _, v in pts) for s, pts in by.items()}
+            signal: {s: sum(p[1] is not None for p in pts) for s, pts in by.items()}
             for signal, by in ranges.items()
         },
         "latest": latest(ranges),
@@ -293,7 +297,7 @@ def main() -> None:
             "signals_window": {"type": "str", "default": "5m"},
             "degraded": {"type": "list", "elements": "dict", "default": []},
             "consoles": {"type": "list", "elements": "dict", "default": []},
-            "secrets_note": {"type": "str", "default": ""},
+            "secrets_note": {"type": "str", "default": "", "no_log": False},
             "drills_file": {"type": "path"},
             "bearer_token": {"type": "str", "no_log": True},
             "timeout": {"type": "float", "default": 10.0},

@@ -226,7 +226,8 @@ def write_plots(report: dict, out: Path) -> None:
     scenario's latency percentiles and throughput over time, every scenario's figures."""
     import html
 
-    from plugins.module_utils.titanium_plots import Series, line_chart
+    import titanium_tools  # noqa: F401  (the collection finder, before the import below)
+    from ansible_collections.titanium.platform.plugins.module_utils.plots import Series, line_chart
 
     rows = report["scenarios"]["seed"]["per_second"]
     latency = [

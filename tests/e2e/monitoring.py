@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.render.gitops_validate import Report, rule_files
 
 # Metrics only a cluster produces, each with what produces it. A panel or rule

@@ -84,10 +84,10 @@ def charted(observed) -> tuple[dict, str]:
         ],
         "applications_note": "No Argo CD in the observability tier.",
     }
-    rc, result = run_module("status_page", args)
+    rc, result = run_module("titanium.platform.status_page", args)
     assert rc == 0, result
     assert result["changed"] is True
-    again_rc, again = run_module("status_page", args)
+    again_rc, again = run_module("titanium.platform.status_page", args)
     assert again_rc == 0, again
     # The same window over the same stored data: rewritten only if an alert moved.
     assert again["changed"] is (again["alerts"] != result["alerts"]), (result, again)

@@ -53,7 +53,7 @@ def wait_module(cluster: SimCluster, namespace: str, **args) -> tuple[int, dict]
         "interval": 1,
         **args,
     }
-    return run_module("argocd_app_wait", params, env=cluster.env())
+    return run_module("titanium.platform.argocd_app_wait", params, env=cluster.env())
 
 
 @pytest.fixture

@@ -237,7 +237,7 @@ def test_argocd_reconciles_a_git_repository(cluster, tmp_path):
 
             # argocd_app_wait reads the statuses the real controller wrote.
             rc, result = run_module(
-                "argocd_app_wait",
+                "titanium.platform.argocd_app_wait",
                 {"kubeconfig": cluster.kubeconfig, "names": [APP], "timeout": 60, "interval": 1},
                 env=cluster.env(),
             )

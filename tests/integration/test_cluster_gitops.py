@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.cluster.sim import SimCluster, binary
 from tests.render.gitops_validate import ANSIBLE_APPLIED, application_paths
 

@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from plugins.module_utils import titanium_git_seed as git_seed
-from plugins.module_utils import titanium_gitops_render as gitops
-from plugins.module_utils.titanium_git_seed import Credentials, SeedError, seed
+from ansible_collections.titanium.platform.plugins.module_utils import git_seed as git_seed
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils.git_seed import (
+    Credentials,
+    SeedError,
+    seed,
+)
 from tests.support.ansible_run import recap, run_playbook
 from tests.support.git_http import GitHTTPServer
 from tests.support.git_ssh import GitSSHServer, make_key
@@ -503,7 +507,7 @@ def test_ssh_failures_through_ansible_never_show_the_key_or_the_token(sshd, ssh_
     playbook = tmp_path / "seed.yml"
     playbook.write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        "    - gitops_seed:\n"
+        "    - titanium.platform.gitops_seed:\n"
         "        repo: '{{ repo }}'\n        src: '{{ src }}'\n        paths: [argocd]\n"
         "        username: git\n        password: '{{ token }}'\n"
         "        ssh_private_key_file: '{{ key }}'\n        ssh_known_hosts_file: '{{ known }}'\n"

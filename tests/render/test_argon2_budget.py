@@ -7,7 +7,7 @@ import pytest
 from user_service.passwords import hashing_slots
 from user_service.settings import Settings
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.render.gitops_validate import built_overlay
 
 # What user-service needs besides argon2 (interpreter, libraries, pools).

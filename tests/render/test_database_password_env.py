@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 
 
 def containers() -> list[tuple[str, dict]]:

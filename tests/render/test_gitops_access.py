@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.render import gitops_validate
 from tests.render.argocd_project import (
     CLUSTER_SCOPED,

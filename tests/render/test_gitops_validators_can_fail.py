@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.render import gitops_validate as v
 from tests.support.tokens import fresh_private_key_pem
 

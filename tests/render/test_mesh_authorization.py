@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.render import gitops_validate
 from tests.render.istio_authz import Request, UnsupportedPolicy, allowed
 

@@ -12,7 +12,7 @@ import pytest
 import redis
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.support.servers import free_port, wait_for_port
 
 # Quotes, a backslash, spaces and a newline: a config file must carry them intact.

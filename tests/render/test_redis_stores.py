@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 
 ENVIRONMENTS = ("local", "staging", "production")
 

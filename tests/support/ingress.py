@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.unit.test_roles_platform import environment_of, resolve, templar_for, values
 
 # The address a node puts on a connection it forwards to a pod elsewhere

@@ -35,14 +35,15 @@ def installed_collections() -> dict[str, str]:
     return found
 
 
-def test_requirements_yml_matches_the_collections_the_ansible_package_carries():
-    wanted = yaml.safe_load((REPO_ROOT / "requirements.yml").read_text())["collections"]
+def test_galaxy_dependencies_are_the_collections_the_ansible_package_carries():
+    wanted = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["dependencies"]
     installed = installed_collections()
-    for entry in wanted:
-        assert entry["name"] in installed, f"{entry['name']} is not installed"
-        assert installed[entry["name"]] == entry["version"], (
-            f"requirements.yml pins {entry['name']} {entry['version']} "
-            f"but the pinned ansible package carries {installed[entry['name']]}"
+    assert wanted, "galaxy.yml names no dependency"
+    for name, version in wanted.items():
+        assert name in installed, f"{name} is not installed"
+        assert installed[name] == version, (
+            f"galaxy.yml pins {name} {version} "
+            f"but the pinned ansible package carries {installed[name]}"
         )
 
 

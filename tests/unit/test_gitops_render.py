@@ -7,7 +7,8 @@ import shutil
 import pytest
 import yaml
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import render as render_cli
 
 
 def test_unknown_environment_names_the_valid_ones():
@@ -90,10 +91,12 @@ def test_output_carries_no_timestamp_or_host_detail():
 
 
 def test_cli_reports_bad_input_with_exit_code_2(capsys, tmp_path):
-    assert gitops.main(["nowhere", "--out", str(tmp_path / "x")]) == 2
+    assert render_cli.main(["nowhere", "--out", str(tmp_path / "x")]) == 2
     assert "choose one of local, staging, production" in capsys.readouterr().err
-    assert gitops.main(["local", "--set-tag", "blog-service=bad tag", "--out", str(tmp_path)]) == 2
-    assert gitops.main(["local", "--out", str(tmp_path / "ok")]) == 0
+    assert (
+        render_cli.main(["local", "--set-tag", "blog-service=bad tag", "--out", str(tmp_path)]) == 2
+    )
+    assert render_cli.main(["local", "--out", str(tmp_path / "ok")]) == 0
     assert (tmp_path / "ok/argocd/local/root.yaml").is_file()
 
 
@@ -103,7 +106,7 @@ def test_renders_in_separate_processes_are_byte_identical(tmp_path):
     import sys
 
     outputs = []
-    RENDERER = "plugins.module_utils.titanium_gitops_render"
+    RENDERER = "titanium_tools.render"
     for seed in ("1", "4242"):
         out = tmp_path / seed
         subprocess.run(

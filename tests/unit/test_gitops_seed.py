@@ -3,17 +3,13 @@ sync, tag edits, and documentation that matches the argument spec."""
 
 from __future__ import annotations
 
-import ast
-import json
-import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from plugins.module_utils.titanium_git_seed import (
+from ansible_collections.titanium.platform.plugins.module_utils.git_seed import (
     SeedError,
     check_private_key,
     classify,
@@ -155,28 +151,3 @@ def test_set_image_tags_rewrites_only_the_named_image_and_keeps_the_header(tmp_p
     assert "newTag: '1.0'" in text and "newTag: '2.1'" in text
     with pytest.raises(SeedError, match="pins no image 'r/c'"):
         set_image_tags(file, "images.yaml", {"r/c": "1"})
-
-
-@pytest.mark.parametrize("module", ["gitops_seed", "gitops_render", "gitea_repository"])
-def test_documentation_lists_exactly_the_argument_spec(module):
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
-    doc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-doc"), "-t", "module", module, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        check=True,
-    )
-    documented = json.loads(doc.stdout)[module]["doc"]["options"]
-    source = (REPO_ROOT / f"plugins/modules/{module}.py").read_text()
-    spec_node = next(
-        node
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.keyword) and node.arg == "argument_spec"
-    )
-    spec = ast.literal_eval(spec_node.value)
-    assert set(documented) == set(spec)
-    for name, option in spec.items():
-        assert documented[name]["type"] == option["type"], name
-        assert documented[name].get("default") == option.get("default"), name

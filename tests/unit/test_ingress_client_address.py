@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from api_gateway.clients import client_address
 
-from plugins.module_utils import titanium_gitops_render as gitops
+from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.support.ingress import NODE_ADDRESS, ingress_of
 from tests.unit.test_roles_platform import SOURCES, values
 

@@ -3,25 +3,13 @@ on timeout hold. The server-side run lives in tests/integration (real API server
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.titanium.platform.plugins.module_utils import argocd as argo
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(name: str):
-    path = REPO_ROOT / f"plugins/module_utils/{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-argo = load("titanium_argocd")
 
 
 def application(name, sync="Synced", health="Healthy", **status):

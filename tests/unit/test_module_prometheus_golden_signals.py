@@ -3,8 +3,6 @@ served by prometheus_client, whose counters grow in known proportions."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from ansible_collections.titanium.platform.plugins.module_utils import golden_signals as gs
 from tests.support.ansible_run import run_module
 from tests.support.prometheus_server import free_port, running_prometheus
 
@@ -24,17 +23,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TICK = 0.1  # seconds between two simulated batches of requests
 WINDOW = "5s"
 
-
-def load_module_utils():
-    path = REPO_ROOT / "plugins/module_utils/titanium_golden_signals.py"
-    spec = importlib.util.spec_from_file_location("titanium_golden_signals", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gs = load_module_utils()
 
 # Per tick and service: answers by status, latencies (seconds), CPU seconds used, CPU limit.
 TRAFFIC = {
@@ -189,7 +177,7 @@ def test_a_bad_query_is_reported_with_prometheus_own_words(prometheus):
 
 
 def golden_signals(args: dict) -> tuple[int, dict]:
-    return run_module("prometheus_golden_signals", args, timeout=120)
+    return run_module("titanium.platform.prometheus_golden_signals", args, timeout=120)
 
 
 def test_module_end_to_end_reports_signals_and_fails_on_breach(prometheus):

@@ -42,16 +42,18 @@ def page_args(dest, **extra) -> dict:
 
 def test_check_mode_writes_nothing_and_diff_shows_the_page(tmp_path):
     dest = tmp_path / "status" / "local.html"
-    rc, result = run_module("status_page", page_args(dest), flags=("--check", "--diff"))
+    rc, result = run_module(
+        "titanium.platform.status_page", page_args(dest), flags=("--check", "--diff")
+    )
     assert rc == 0, result
     assert result["changed"] is True
     assert not dest.exists() and not dest.parent.exists()
     assert "titanium-services" in result["diff"]["after"]
 
-    run_module("status_page", page_args(dest))
+    run_module("titanium.platform.status_page", page_args(dest))
     written = dest.read_bytes()
     rc, result = run_module(
-        "status_page",
+        "titanium.platform.status_page",
         page_args(dest, degraded=[{"component": "blog-service", "problem": "p95 high"}]),
         flags=("--check",),
     )
@@ -61,8 +63,8 @@ def test_check_mode_writes_nothing_and_diff_shows_the_page(tmp_path):
 
 def test_the_same_data_gives_the_same_page(tmp_path):
     dest = tmp_path / "local.html"
-    first = run_module("status_page", page_args(dest))[1]
-    second = run_module("status_page", page_args(dest))[1]
+    first = run_module("titanium.platform.status_page", page_args(dest))[1]
+    second = run_module("titanium.platform.status_page", page_args(dest))[1]
     assert first["changed"] is True and second["changed"] is False, second
     assert first["sha256"] == second["sha256"]
 
@@ -70,7 +72,7 @@ def test_the_same_data_gives_the_same_page(tmp_path):
 def test_every_value_is_escaped(tmp_path):
     dest = tmp_path / "local.html"
     rc, result = run_module(
-        "status_page",
+        "titanium.platform.status_page",
         page_args(
             dest,
             degraded=[{"component": HOSTILE, "problem": HOSTILE}],
@@ -104,7 +106,9 @@ def test_the_drills_record_step_feeds_the_page(tmp_path):
         ("postgres", 200.0, False), ("blog-service", 3.0, True), ("blog-service", 4.0, True),
     ]  # fmt: skip
     dest = tmp_path / "local.html"
-    rc, result = run_module("status_page", page_args(dest, drills_file=str(record)))
+    rc, result = run_module(
+        "titanium.platform.status_page", page_args(dest, drills_file=str(record))
+    )
     assert rc == 0, result
     html = dest.read_text()
     assert "postgres" in html and "200 s" in html and "over the limit" in html

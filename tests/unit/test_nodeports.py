@@ -69,7 +69,7 @@ def test_an_inventory_nodeport_reaches_verify_and_the_drills(tmp_path):
                         },
                         {
                             "ansible.builtin.import_role": {
-                                "name": "verify",
+                                "name": "titanium.platform.verify",
                                 "tasks_from": "main.yml",
                             },
                             "when": False,

@@ -19,7 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.filter.cidr import address_in_cidrs, cidr_invalid, cidr_overlaps
+from ansible_collections.titanium.platform.plugins.filter.cidr import (
+    address_in_cidrs,
+    cidr_invalid,
+    cidr_overlaps,
+)
 from tests.support.ansible_run import BIN, REPO_ROOT, recap, run_playbook, write_vault_values
 
 INVENTORIES = ["local", "staging", "production"]
@@ -303,7 +307,7 @@ RENDER_PLAYBOOK = """
   tasks:
     - name: Render the configuration as the role does
       ansible.builtin.include_role:
-        name: k3s
+        name: titanium.platform.k3s
         tasks_from: config.yml
 """
 
@@ -447,7 +451,7 @@ AIRGAP_PLAYBOOK = """
   tasks:
     - name: Install as the role does
       ansible.builtin.include_role:
-        name: k3s
+        name: titanium.platform.k3s
         tasks_from: install_airgap.yml
 """
 
@@ -518,7 +522,7 @@ KUBECONFIG_PLAYBOOK = """
   tasks:
     - name: Fetch as the role does
       ansible.builtin.include_role:
-        name: k3s
+        name: titanium.platform.k3s
         tasks_from: kubeconfig.yml
 """
 

@@ -12,6 +12,7 @@ what it shows has changed.
 from __future__ import annotations
 
 import io
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,9 +84,9 @@ def line_chart(
         axes.grid(True, color="#dddddd", linewidth=0.6)
         drawn = 0
         for one in series:
-            xs = [_x(x, time_axis) for x, _ in one.points]
-            ys = [float("nan") if y is None else y for _, y in one.points]
-            if not any(y == y for y in ys):  # all NaN: nothing to draw
+            xs = [_x(point[0], time_axis) for point in one.points]
+            ys = [float("nan") if point[1] is None else point[1] for point in one.points]
+            if all(math.isnan(y) for y in ys):  # nothing to draw
                 continue
             (line,) = axes.plot(
                 xs,

@@ -1,3 +1,5 @@
+# Copyright: Titanium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Stops a run whose inventory holds a vault no given password opens, with a
 message naming the file and the ways to pass its password.
 
@@ -9,7 +11,7 @@ and tries each whole-file vault of the inventory once per run."""
 from __future__ import annotations
 
 DOCUMENTATION = """
-name: titanium_vault
+name: vault
 short_description: Names an inventory vault that no given password opens, and how to pass one
 description:
   - For each inventory directory, looks for files under C(group_vars/) and C(host_vars/)
@@ -78,7 +80,6 @@ def _message(path: str, inventory_dir: str) -> str:
 
 
 class VarsModule(BaseVarsPlugin):
-    REQUIRES_ENABLED = True
     is_stateless = True
 
     def get_vars(self, loader, path, entities, cache=True):

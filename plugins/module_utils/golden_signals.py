@@ -9,8 +9,9 @@ import json
 import math
 import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
+
+from ansible.module_utils.urls import open_url
 
 SIGNALS = (
     "requests_per_second",
@@ -145,15 +146,19 @@ class PrometheusClient:
         """GET without `params`, else a form POST (long PromQL fits no URL)."""
         endpoint = self.url.rstrip("/") + path
         data = urllib.parse.urlencode(params).encode() if params is not None else None
-        request = urllib.request.Request(endpoint, data=data, method="POST" if data else "GET")  # noqa: S310  the URL is the operator's
+        headers = dict(self.headers)
         if data:
-            request.add_header("Content-Type", "application/x-www-form-urlencoded")
-        for name, value in self.headers.items():
-            request.add_header(name, value)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         if self.bearer_token:
-            request.add_header("Authorization", f"Bearer {self.bearer_token}")
+            headers["Authorization"] = f"Bearer {self.bearer_token}"
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with open_url(
+                endpoint,
+                data=data,
+                method="POST" if data else "GET",
+                headers=headers,
+                timeout=self.timeout,
+            ) as response:
                 body = json.load(response)
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")[:500]

@@ -544,7 +544,7 @@ def seed(
         numstat = git("diff", "--cached", "--numstat", "--", *scope, cwd=checkout)
         insertions = deletions = 0
         for line in numstat.splitlines():
-            added, removed, _ = line.split("\t", 2)
+            added, removed = line.split("\t", 2)[:2]
             insertions += int(added) if added.isdigit() else 0
             deletions += int(removed) if removed.isdigit() else 0
         result.diff_summary = {

@@ -13,27 +13,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import jinja2
-from markupsafe import Markup
-
 try:
-    from ansible.module_utils.titanium_golden_signals import (
-        SIGNALS,
-        PrometheusClient,
-        SignalSpec,
-    )
-    from ansible.module_utils.titanium_plots import Series, line_chart, svg_id
-except ImportError:  # imported as plugins.module_utils, outside Ansible
-    from plugins.module_utils.titanium_golden_signals import (  # type: ignore[no-redef]
-        SIGNALS,
-        PrometheusClient,
-        SignalSpec,
-    )
-    from plugins.module_utils.titanium_plots import (  # type: ignore[no-redef]
-        Series,
-        line_chart,
-        svg_id,
-    )
+    import jinja2
+    from markupsafe import Markup
+except ImportError as error:  # the module reports it with missing_required_lib
+    PAGE_IMPORT_ERROR: ImportError | None = error
+else:
+    PAGE_IMPORT_ERROR = None
+
+from ansible_collections.titanium.platform.plugins.module_utils.golden_signals import (
+    SIGNALS,
+    PrometheusClient,
+    SignalSpec,
+)
+from ansible_collections.titanium.platform.plugins.module_utils.plots import (
+    Series,
+    line_chart,
+    svg_id,
+)
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,7 @@ def latest(ranges: dict[str, dict[str, list[tuple[float, float | None]]]]) -> di
     """{signal: {service: the last value in the window}}: what each line ends on."""
     return {
         signal: {
-            service: next((v for _, v in reversed(points) if v is not None), None)
+            service: next((p[1] for p in reversed(points) if p[1] is not None), None)
             for service, points in by_service.items()
         }
         for signal, by_service in ranges.items()

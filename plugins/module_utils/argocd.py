@@ -173,7 +173,7 @@ def wait_until_ready(
     start = clock()
     while True:
         apps = list_apps()
-        ready, _, _ = evaluate(apps, **criteria)
+        ready = evaluate(apps, **criteria)[0]
         waited = clock() - start
         if ready or waited >= timeout:
             return ready, apps, waited

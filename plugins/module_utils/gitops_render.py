@@ -2,26 +2,32 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render the GitOps repository for one environment from `gitops/`.
 
-Shared by the `gitops_render` module, `make render` (``python -m
-plugins.module_utils.titanium_gitops_render``) and the render tests, so what the
-tests prove is what Ansible pushes. Output is deterministic: files are produced
+Shared by the `gitops_render` module, `make render` and the render tests, so
+what the tests prove is what Ansible pushes. Output is deterministic: files are produced
 in sorted order, YAML is re-serialised from the parsed objects, and nothing
 depends on the clock, the host or the environment variables.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import functools
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
-import jinja2
-import yaml
+try:
+    import jinja2
+    import yaml
+except ImportError as error:  # the modules report it with missing_required_lib
+    RENDER_IMPORT_ERROR: ImportError | None = error
+    _SafeLoader = _SafeDumper = object
+else:
+    RENDER_IMPORT_ERROR = None
+    # libyaml's C parser and emitter when present: the same YAML, several times faster.
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 ENVIRONMENTS = ("local", "staging", "production")
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "gitops"
@@ -52,7 +58,7 @@ class RenderError(ValueError):
 def managed_paths(env: str) -> list[str]:
     """The repository paths a render of `env` owns; seeding touches nothing else."""
     check_environment(env)
-    return [target.format(env=env) for _, target, _ in LAYOUT]
+    return [layout[1].format(env=env) for layout in LAYOUT]
 
 
 def check_environment(env: str) -> None:
@@ -136,11 +142,7 @@ def template_environment(source: Path = DEFAULT_SOURCE) -> jinja2.Environment:
     return jinja
 
 
-# libyaml's C parser and emitter when present: the same YAML, several times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+class _Dumper(_SafeDumper):
     """Block style, multi-line strings as literal blocks, no aliases."""
 
     def ignore_aliases(self, data):
@@ -152,7 +154,8 @@ def _str_presenter(dumper, data):
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
-_Dumper.add_representer(str, _str_presenter)
+if RENDER_IMPORT_ERROR is None:
+    _Dumper.add_representer(str, _str_presenter)
 
 
 def dump_yaml(documents: list) -> str:
@@ -168,7 +171,7 @@ def _render_template(jinja, template: str, context: dict, env: str) -> list:
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{template}: missing variable: {exc.message}") from exc
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+        return [doc for doc in yaml.load_all(text, Loader=_SafeLoader) if doc is not None]
     except yaml.YAMLError as exc:
         raise RenderError(f"{template} rendered invalid YAML for {env}: {exc}") from exc
 
@@ -286,31 +289,3 @@ def write_tree(files: dict, out_dir: Path) -> None:
         path = out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("env", help=f"one of {', '.join(ENVIRONMENTS)}")
-    parser.add_argument("--out", type=Path, help="output folder (default build/gitops/<env>)")
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
-    parser.add_argument("--set-tag", action="append", default=[], metavar="SERVICE=TAG")
-    args = parser.parse_args(argv)
-    overrides: dict = {}
-    try:
-        for item in args.set_tag:
-            service, sep, tag = item.partition("=")
-            if not sep:
-                raise RenderError(f"--set-tag wants SERVICE=TAG, got {item!r}")
-            overrides.setdefault("image_tags", {})[service] = tag
-        files = render(args.env, args.source, overrides)
-    except RenderError as exc:
-        print(f"render: {exc}", file=sys.stderr)
-        return 2
-    out = args.out or Path("build/gitops") / args.env
-    write_tree(files, out)
-    print(f"render: {len(files)} files for {args.env} in {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
