@@ -192,6 +192,24 @@ def test_internal_paths_never_routed_and_errors_are_json(stack):
     assert client.get("/", follow_redirects=False).headers["location"] == "/blog/"
 
 
+def test_the_gateways_own_pages_answer_as_its_routes_do(stack):
+    """GET / and GET /health/ready skip FastAPI in the gateway (ProxyFastPath) for
+    the endpoints its routes call; other methods there still reach the routes."""
+    client = stack.client()
+    root = client.get("/", follow_redirects=False)
+    assert root.status_code == 302 and root.content == b""
+    assert root.headers["location"] == "/blog/" and root.headers["x-request-id"]
+    assert client.head("/").status_code == 405
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
+    assert ready.json()["checks"]["redis"] == "ok"
+    assert client.post("/health/ready").status_code == 405
+    metrics = httpx.get(f"http://127.0.0.1:{stack.metrics_ports['gateway']}/metrics").text
+    for route, status in (("/", "302"), ("/health/ready", "200")):
+        labels = f'method="GET",route="{route}",service="api-gateway",status="{status}"'
+        assert f"http_requests_total{{{labels}}}" in metrics
+
+
 def test_redirects_through_the_gateway_never_name_an_internal_host(stack):
     client = stack.client()
     internal = f"127.0.0.1:{stack.services['blog'].port}"
