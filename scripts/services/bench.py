@@ -267,6 +267,12 @@ def write_plots(report: dict, out: Path) -> None:
     )
 
 
+def machine_load(before: float) -> dict[str, float]:
+    """The 1-minute load average around a scenario: the machine is shared, and a
+    figure taken while something else ran says less than the same figure quiet."""
+    return {"load_before": round(before, 2), "load_after": round(os.getloadavg()[0], 2)}
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU the process has used so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -282,6 +288,7 @@ def throughput(url: str, path: str, seconds: int, processes: dict[str, int]) -> 
             "bench-services: wrk not found (apt-get install wrk; it is in requirements/apt.txt)"
         )
     subprocess.run(["curl", "-fsS", "-o", "/dev/null", f"{url}{path}"], check=True)  # warm
+    load_before = os.getloadavg()[0]
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     result = subprocess.run(
         [wrk, "-t2", "-c50", f"-d{seconds}s", "--timeout", "5s", "-s",
@@ -302,6 +309,7 @@ def throughput(url: str, path: str, seconds: int, processes: dict[str, int]) -> 
         "p99_ms": round(figures["p99_ms"], 2),
         "max_ms": round(figures["max_ms"], 2),
         "connections": 50,
+        **machine_load(load_before),
         "cpu_us_per_request": {
             name: round((cpu_after[name] - cpu_before[name]) / requests * 1e6, 1)
             for name in processes
@@ -377,6 +385,15 @@ def pid_of(name: str) -> int:
     return int((ROOT / "build/services/run" / f"{name}.pid").read_text())
 
 
+def cpu_summary(scenarios: dict) -> str:
+    return "; ".join(
+        f"{name} "
+        + " ".join(f"{process} {us}" for process, us in figures["cpu_us_per_request"].items())
+        for name, figures in scenarios.items()
+        if "cpu_us_per_request" in figures
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -394,6 +411,7 @@ def main() -> int:
     posts = ensure_posts(args.url)
     load_before = os.getloadavg()
     seed_result = asyncio.run(seed(host, int(port or 80), args.seed_scale))
+    seed_result.update(machine_load(load_before[0]))
     processes = {name: pid_of(name) for name in ("api-gateway", "blog-service", "redis")}
     with reference_server(args.blog_url, args.redis_url) as (reference_url, reference_pid):
         reference = throughput(
@@ -451,7 +469,15 @@ def main() -> int:
         f"blog-service direct {direct['requests_per_s']} req/s "
         f"({ratios['direct_of_reference']:.0%} of the reference), through the gateway "
         f"{through_gateway['requests_per_s']} req/s ({ratios['gateway_of_direct']:.0%} of "
-        f"direct, p99 {through_gateway['p99_ms']} ms); load before {load_before[0]:.2f}"
+        f"direct, p99 {through_gateway['p99_ms']} ms); seed p95 {seed_result['p95_ms']} ms"
+    )
+    print(
+        "bench-services: load (1 min) before/after each: "
+        + ", ".join(
+            f"{name} {figures['load_before']:.2f}/{figures['load_after']:.2f}"
+            for name, figures in report["scenarios"].items()
+        )
+        + f"; CPU per request (us): {cpu_summary(report['scenarios'])}"
     )
     return 0
 
