@@ -1,7 +1,7 @@
 # GitOps: render the repository Argo CD reads, and prove it valid.
 .PHONY: render validate bench-gitops
 GITOPS_RENDER := python -m titanium_tools.render
-GITOPS_VALIDATE := python -m tests.render.gitops_validate
+GITOPS_VALIDATE := python -m titanium_tools.validate
 
 render: ## Render the GitOps repository for ENV (local|staging|production) into build/gitops/$(ENV)
 	$(GITOPS_RENDER) $(ENV)

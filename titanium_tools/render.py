@@ -7,7 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import titanium_tools  # noqa: F401  (the collection finder, before the import below)
 from ansible_collections.titanium.platform.plugins.module_utils.gitops_render import (
     DEFAULT_SOURCE,
     ENVIRONMENTS,

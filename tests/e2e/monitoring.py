@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.render.gitops_validate import Report, rule_files
+from titanium_tools.validate import Report, rule_files
 
 # Metrics only a cluster produces, each with what produces it. A panel or rule
 # naming a metric that is neither scraped here nor listed below fails the tier:

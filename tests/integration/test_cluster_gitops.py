@@ -19,7 +19,7 @@ import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.cluster.sim import SimCluster, binary
-from tests.render.gitops_validate import ANSIBLE_APPLIED, application_paths
+from titanium_tools.validate import ANSIBLE_APPLIED, application_paths
 
 pytestmark = pytest.mark.slow
 

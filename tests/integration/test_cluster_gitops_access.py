@@ -20,7 +20,7 @@ import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.cluster.sim import SimCluster
-from tests.render.gitops_validate import application_paths
+from titanium_tools.validate import application_paths
 
 pytestmark = pytest.mark.slow
 ENV = "production"

@@ -8,7 +8,7 @@ from user_service.passwords import hashing_slots
 from user_service.settings import Settings
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.render.gitops_validate import built_overlay
+from titanium_tools.validate import built_overlay
 
 # What user-service needs besides argon2 (interpreter, libraries, pools).
 PROCESS_MIB = 128

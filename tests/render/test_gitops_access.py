@@ -2,7 +2,7 @@
 
 Every environment is rendered and each Application's path built with `kubectl
 kustomize`; every object is then checked against the AppProject its Application
-names (tests/render/argocd_project.py), as are planted objects a hostile push
+names (titanium_tools/argocd_project.py), as are planted objects a hostile push
 would add. The same limits are enforced a second time by Kubernetes RBAC on the
 identity each project syncs as: tests/integration/test_cluster_gitops_access.py.
 """
@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.render import gitops_validate
-from tests.render.argocd_project import (
+from titanium_tools import validate as gitops_validate
+from titanium_tools.argocd_project import (
     CLUSTER_SCOPED,
     UnsupportedProject,
     group_kind,

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.render import gitops_validate
+from titanium_tools import validate as gitops_validate
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.render import gitops_validate as v
 from tests.support.tokens import fresh_private_key_pem
+from titanium_tools import validate as v
 
 
 def objects_of(env: str, relative: str) -> list[tuple[str, dict]]:

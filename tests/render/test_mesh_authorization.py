@@ -1,7 +1,7 @@
 """Who may call what inside the mesh, judged from the built manifests.
 
 Every environment's tree is rendered and built with `kubectl kustomize`; the
-AuthorizationPolicies are then evaluated (tests/render/istio_authz.py) for
+AuthorizationPolicies are then evaluated (titanium_tools/istio_authz.py) for
 requests made with the identities the Deployments really run as. The schema
 check of the same policies is the render tier's (test_gitops_validate.py).
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.render import gitops_validate
-from tests.render.istio_authz import Request, UnsupportedPolicy, allowed
+from titanium_tools import validate as gitops_validate
+from titanium_tools.istio_authz import Request, UnsupportedPolicy, allowed
 
 INGRESS = "cluster.local/ns/{namespace}/sa/{service_account}"
 

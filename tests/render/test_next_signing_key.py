@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.render.gitops_validate import (
+from titanium_tools.validate import (
     Report,
     built_overlay,
     kubernetes_version,

@@ -1,6 +1,7 @@
 """Render every environment and prove the result valid before it reaches a cluster.
 
-`make validate` runs this; tests/render/test_gitops_validate.py runs each check
+`make validate` runs this (python -m titanium_tools.validate);
+tests/render/test_gitops_validate.py runs each check
 as a test. Checks: rendering twice is byte-identical; `kubectl kustomize` builds
 every kustomization; built-in kinds pass kubernetes-validate --strict for the
 pinned Kubernetes version; custom resources pass their CRD schemas (node and the
@@ -27,8 +28,8 @@ import referencing
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD = REPO_ROOT / "build"
 CHECKOV = REPO_ROOT / ".venv-checkov/bin/checkov"
 CR_VALIDATOR = Path(__file__).with_name("validate-custom-resources.mjs")
