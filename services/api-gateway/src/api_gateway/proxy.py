@@ -206,7 +206,7 @@ async def _pass_on(
         response.raw_headers += answer.headers
         if answer.length is not None:
             response.headers["content-length"] = str(answer.length)
-    ctx.metrics.upstream.labels(ctx.metrics.service, upstream, str(answer.status)).observe(
+    ctx.metrics.child(ctx.metrics.upstream, upstream, str(answer.status)).observe(
         time.perf_counter() - started
     )
     return response

@@ -101,7 +101,7 @@ class Cache:
         self.metrics.degraded.labels(self.metrics.service, "redis", operation).inc()
 
     def record(self, cache_name: str, hit: bool) -> None:
-        self.metrics.cache.labels(self.metrics.service, cache_name, "hit" if hit else "miss").inc()
+        self.metrics.child(self.metrics.cache, cache_name, "hit" if hit else "miss").inc()
 
     async def get(self, key: str) -> bytes | None:
         return await self.run("get", lambda r: r.get(key), None)

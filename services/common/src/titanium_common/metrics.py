@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -80,6 +81,18 @@ class Metrics:
             registry=self.registry,
         )
         self._server = None
+        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(service, *labels)`, looked up once per label values:
+        prometheus_client's labels() validates and takes a lock on every call
+        (over a microsecond each, several a request). As many entries as the
+        metrics have children."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(self.service, *labels)
+        return found
 
     def watch_pool(self, pool_stats: Callable[[], dict[str, int]]) -> None:
         self.registry.register(PoolCollector(self.service, pool_stats))

@@ -86,12 +86,7 @@ class ObservabilityMiddleware:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.quiet_routes = quiet_routes
-        # Each metric's child per label values, looked up once: prometheus_client's
-        # labels() validates and locks on every call (about 4 us a request for
-        # three of them). As many entries as the metrics have children.
-        self._in_flight = metrics.in_flight.labels(metrics.service)
-        self._counters: dict[tuple[str, str, int], Any] = {}
-        self._timers: dict[tuple[str, str], Any] = {}
+        self._in_flight = metrics.child(metrics.in_flight)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -160,8 +155,9 @@ class ObservabilityMiddleware:
             duration = time.perf_counter() - started
             route = route_template(scope)
             status = status_holder["status"]
-            self._counter(method, route, status).inc()
-            self._timer(method, route).observe(duration)
+            metrics = self.metrics
+            metrics.child(metrics.requests, method, route, str(status)).inc()
+            metrics.child(metrics.latency, method, route).observe(duration)
             if route not in self.quiet_routes or status >= 400:
                 log.info(
                     "request",
@@ -175,20 +171,6 @@ class ObservabilityMiddleware:
                 )
             request_id_var.reset(request_token)
             trace_id_var.reset(trace_token)
-
-    def _counter(self, method: str, route: str, status: int) -> Any:
-        counter = self._counters.get((method, route, status))
-        if counter is None:
-            counter = self.metrics.requests.labels(self.metrics.service, method, route, str(status))
-            self._counters[method, route, status] = counter
-        return counter
-
-    def _timer(self, method: str, route: str) -> Any:
-        timer = self._timers.get((method, route))
-        if timer is None:
-            timer = self.metrics.latency.labels(self.metrics.service, method, route)
-            self._timers[method, route] = timer
-        return timer
 
     async def _too_large(self, send: Any, request_id: str) -> None:
         await _send_json(
