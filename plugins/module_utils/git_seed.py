@@ -2,10 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write a rendered tree into a Git repository, commit and push only when it differs.
 
-The logic behind the `gitops_seed` module, kept free of Ansible so the tests can
-drive it directly. It shells out to the real `git`, never force-pushes, touches
-only the paths it is told it manages, and never lets a credential reach a
-message: every error passes through `redact`.
+The git helper behind gitops_sync, gitops_image_tags and gitops_revert, kept free
+of Ansible so the tests can drive it directly. It shells out to the real `git`,
+never force-pushes, touches only the paths it is told it manages, and never lets a
+credential reach a message: every error passes through `redact`.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ files:
   type: int
   sample: 64
 managed_paths:
-  description: Repository paths this environment's render owns (pass to gitops_seed).
+  description: Repository paths this environment's render owns (pass to gitops_sync).
   returned: always
   type: list
   elements: str

@@ -1,4 +1,5 @@
-"""gitops_seed against real git: bare repositories, file://, a smart-HTTP
+"""The GitOps repository modules (gitops_sync, gitops_image_tags, gitops_revert) and
+their git helper against real git: bare repositories, file://, a smart-HTTP
 remote with basic auth and an OpenSSH server. No git behaviour is simulated."""
 
 from __future__ import annotations
@@ -507,10 +508,12 @@ def test_ssh_failures_through_ansible_never_show_the_key_or_the_token(sshd, ssh_
     playbook = tmp_path / "seed.yml"
     playbook.write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        "    - titanium.platform.gitops_seed:\n"
-        "        repo: '{{ repo }}'\n        src: '{{ src }}'\n        paths: [argocd]\n"
-        "        username: git\n        password: '{{ token }}'\n"
-        "        ssh_private_key_file: '{{ key }}'\n        ssh_known_hosts_file: '{{ known }}'\n"
+        "    - titanium.platform.gitops_sync:\n"
+        "        remote:\n          url: '{{ repo }}'\n"
+        "          username: git\n          password: '{{ token }}'\n"
+        "          ssh_private_key_file: '{{ key }}'\n"
+        "          ssh_known_hosts_file: '{{ known }}'\n"
+        "        src: '{{ src }}'\n        paths: [argocd]\n"
     )
 
     def run(key: str) -> str:
