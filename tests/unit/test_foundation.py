@@ -1,10 +1,8 @@
-"""The foundation's promises: pins are exact, collections never come from Galaxy,
-and every role carries what DESIGN.md requires of it."""
+"""The foundation's promises: pins are exact and every role carries what DESIGN.md
+requires of it. That collections never come from Galaxy (ansible-galaxy, git
+grep): tests/integration/test_foundation.py."""
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,39 +10,6 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p for p in (REPO_ROOT / "roles").glob("*") if p.is_dir())
-
-
-def installed_collections() -> dict[str, str]:
-    listing = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-galaxy"),
-            "collection",
-            "list",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO_ROOT,
-    )
-    found: dict[str, str] = {}
-    for collections in json.loads(listing.stdout).values():
-        for name, info in collections.items():
-            found.setdefault(name, info["version"])
-    return found
-
-
-def test_galaxy_dependencies_are_the_collections_the_ansible_package_carries():
-    wanted = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["dependencies"]
-    installed = installed_collections()
-    assert wanted, "galaxy.yml names no dependency"
-    for name, version in wanted.items():
-        assert name in installed, f"{name} is not installed"
-        assert installed[name] == version, (
-            f"galaxy.yml pins {name} {version} "
-            f"but the pinned ansible package carries {installed[name]}"
-        )
 
 
 @pytest.mark.parametrize("lock", ["python.lock", "checkov.lock"])
@@ -55,16 +20,6 @@ def test_python_lock_pins_every_package_exactly_with_hashes(lock):
     for line in requirements:
         assert re.match(r"^[A-Za-z0-9_.\-\[\],]+==[^\s]+ \\$", line), f"not an exact pin: {line}"
     assert text.count("--hash=sha256:") >= len(requirements)
-
-
-def test_nothing_calls_galaxy():
-    offenders = subprocess.run(
-        ["git", "grep", "-lE", "ansible-galaxy (collection|role) install", "--", ":!*.md"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-    ).stdout.split()
-    assert offenders == []
 
 
 def test_ci_entry_point_runs_the_readme_test_command():

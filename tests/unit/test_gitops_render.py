@@ -98,23 +98,3 @@ def test_cli_reports_bad_input_with_exit_code_2(capsys, tmp_path):
     )
     assert render_cli.main(["local", "--out", str(tmp_path / "ok")]) == 0
     assert (tmp_path / "ok/argocd/local/root.yaml").is_file()
-
-
-def test_renders_in_separate_processes_are_byte_identical(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    outputs = []
-    RENDERER = "titanium_tools.render"
-    for seed in ("1", "4242"):
-        out = tmp_path / seed
-        subprocess.run(
-            [sys.executable, "-m", RENDERER, "staging", "--out", str(out)],
-            cwd=gitops.DEFAULT_SOURCE.parent,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            check=True,
-            capture_output=True,
-        )
-        outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
-    assert outputs[0] and outputs[0] == outputs[1]

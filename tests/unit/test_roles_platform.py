@@ -21,7 +21,6 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import lookup_loader
 from ansible.template import Templar, trust_as_template
 
-from tests.support.ansible_run import run_on_localhost
 from tests.support.tokens import fresh_private_key_pem
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -685,67 +684,6 @@ def test_readme_names_every_variable(role):
 def test_lookup_plugins_used_by_templates_exist():
     for name in ("ansible.builtin.file", "ansible.builtin.template"):
         assert lookup_loader.get(name) is not None
-
-
-# --- Bad input stops the run before anything changes ---------------------------------
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "says"),
-    [
-        ("istio_kiali_auth_strategy", "anonymous", "istio_kiali_auth_strategy"),
-        ("istio_gateway_http_nodeport", "eighty", "istio_gateway_http_nodeport"),
-    ],
-)
-def test_bad_input_stops_the_run_naming_the_variable(variable, value, says):
-    result = run_on_localhost(
-        "playbooks/platform.yml", {variable: value}, "--tags", "istio", timeout=120
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert says in output
-    assert "Validating arguments against arg spec" in output
-    assert "changed=0" in output
-
-
-@pytest.mark.parametrize("environment", ["staging", "production"])
-@pytest.mark.parametrize(
-    ("tags", "variables", "says"),
-    [
-        (
-            "monitoring",
-            {"monitoring_nodeports_enabled": True},
-            "monitoring_nodeports_enabled is true in {environment}",
-        ),
-        (
-            "argocd",
-            {"argocd_nodeport_enabled": True},
-            "argocd_nodeport_enabled is true in {environment}",
-        ),
-        (
-            "kiali",
-            {"istio_kiali_nodeport": 30201},
-            "istio_kiali_nodeport is 30201 in {environment}",
-        ),
-    ],
-    ids=["monitoring", "argocd", "kiali"],
-)
-def test_a_console_nodeport_outside_local_without_tls_and_login_stops_the_run(
-    environment, tags, variables, says
-):
-    settings = {
-        "titanium_environment": environment,
-        "monitoring_grafana_admin_password": FAKE_SECRETS["vault_grafana_admin_password"],
-        "argocd_admin_password": FAKE_SECRETS["vault_argocd_admin_password"],
-        "gitops_repo_url": "https://git.example.invalid/titanium/gitops.git",
-        **variables,
-    }
-    result = run_on_localhost("playbooks/platform.yml", settings, "--tags", tags, timeout=120)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert says.format(environment=environment) in output, output[-3000:]
-    assert "port-forward" in output
-    assert "changed=0" in output
 
 
 @pytest.mark.parametrize("source", SOURCES)

@@ -5,7 +5,6 @@ reviewed (a commit SHA, since a tag can be moved)."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -139,33 +138,3 @@ def test_actions_are_pinned_to_a_commit_sha_with_their_tag_as_a_comment(workflow
         assert re.fullmatch(r"\s+#\s+v?\d+\.\d+\.\d+", use["comment"]), (
             f"{workflow.name}: {action}@{version} lacks its release tag as a comment"
         )
-
-
-HASH_FILES = re.compile(r"hashFiles\((?P<args>[^)]*)\)")
-
-
-def _tracked_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
-    return listed.stdout.splitlines()
-
-
-def _glob_regex(pattern: str) -> re.Pattern:
-    # hashFiles' globs: `**` crosses folders, `*` and `?` stay within one.
-    parts = re.split(r"(\*\*/?|\*|\?)", pattern)
-    words = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
-    return re.compile("".join(words.get(p, re.escape(p)) for p in parts))
-
-
-@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
-def test_every_hashfiles_pattern_matches_a_tracked_file(workflow):
-    # A pattern that matches nothing hashes to the same key whatever changes, so
-    # the cache is restored stale forever.
-    tracked = _tracked_files()
-    for call in HASH_FILES.finditer(workflow.read_text()):
-        for pattern in re.findall(r"'([^']*)'", call["args"]):
-            regex = _glob_regex(pattern)
-            assert any(regex.fullmatch(path) for path in tracked), (
-                f"{workflow.name}: hashFiles pattern {pattern!r} matches no tracked file"
-            )

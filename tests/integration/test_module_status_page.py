@@ -90,7 +90,7 @@ def test_the_drills_record_step_feeds_the_page(tmp_path):
     for seconds, target in ((12.34, "api-gateway"), (200, "postgres"), (3, "blog-service"),
                             (4, "blog-service")):  # fmt: skip
         ran = run_on_localhost(
-            "tests/unit/playbooks/record-drill.yml",
+            "tests/integration/playbooks/record-drill.yml",
             {
                 "drill_record_file": str(record),
                 "drill_record_name": "pod-failure",
