@@ -2,7 +2,7 @@
 # the verify modules, and the operator's drills. ENV picks the inventory.
 PLATFORM_TESTS := tests/unit/test_roles_platform.py \
   tests/integration/test_module_prometheus_golden_signals.py \
-  tests/unit/test_module_argocd_app_wait.py \
+  tests/unit/plugins/module_utils/test_argocd.py \
   tests/integration/test_platform_roles.py \
   tests/integration/test_platform_role_arguments.py \
   tests/integration/test_argocd_app_wait.py \

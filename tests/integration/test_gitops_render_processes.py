@@ -1,6 +1,6 @@
 """The render CLI (python -m titanium_tools.render) run as separate processes:
 whatever the hash seed, the tree is byte for byte the same. The render's logic
-in this process: tests/unit/test_gitops_render.py."""
+in this process: tests/unit/plugins/module_utils/test_gitops_render.py."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from ansible_collections.titanium.platform.plugins.module_utils.git_seed import 
 )
 from tests.support.tokens import fresh_private_key_pem
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
 def test_redact_removes_url_userinfo_and_known_secrets():

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.titanium.platform.plugins.module_utils import argocd as argo
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
 def application(name, sync="Synced", health="Healthy", **status):
