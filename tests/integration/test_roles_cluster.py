@@ -401,6 +401,7 @@ def test_k3s_stops_before_changing_a_node_without_systemd(vault_values):
     assert result.returncode != 0
     assert "cannot run k3s as configured, and nothing was changed" in output
     assert "systemd to run the service (found " in output
+    assert "`make rehearsal` runs this same" in " ".join(output.split())
     assert recap(result.stdout)["localhost"]["changed"] == 0
 
 
