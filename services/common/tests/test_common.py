@@ -92,6 +92,34 @@ def test_request_id_and_traceparent_propagate():
     assert parse_traceparent("garbage") is None
 
 
+def test_one_json_access_line_per_request_and_none_for_quiet_probes(capsys):
+    with make_client() as client:
+        capsys.readouterr()
+        traceparent = "00-" + "c" * 32 + "-" + "d" * 16 + "-01"
+        answer = client.get(
+            "/cached?request_value=y",
+            headers={"X-Request-ID": "line-1", "traceparent": traceparent},
+        )
+        assert answer.status_code == 200
+        assert client.get("/health/live").status_code == 200  # a quiet route: no line
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [line] = [entry for entry in lines if entry["event"] == "request"]
+    assert set(line) == {
+        "time", "level", "service", "event", "logger", "request_id", "trace_id",
+        "method", "route", "path", "status", "duration_ms",
+    }  # fmt: skip
+    assert line["level"] == "info" and line["logger"] == "titanium.access"
+    assert line["service"] == "testsvc" and line["request_id"] == "line-1"
+    assert line["trace_id"] == "c" * 32
+    assert (line["method"], line["route"], line["path"], line["status"]) == (
+        "GET", "/cached", "/cached", 200
+    )  # fmt: skip
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert line["time"].endswith("+00:00") and len(line["time"]) == len(
+        "2026-01-01T00:00:00.000+00:00"
+    )
+
+
 def test_metrics_count_exact_status_per_route_on_their_own_port():
     metrics_port = free_port()
     settings = ServiceSettings(service_name="testsvc", port=free_port(), metrics_port=metrics_port)

