@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import BIN, REPO_ROOT
+from titanium_tools import inventory
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +79,13 @@ def test_the_artifact_holds_the_collection_and_none_of_the_developer_tree(instal
     tops = {name.split("/")[0] for name in names}
     assert {"plugins", "roles", "playbooks", "meta", "gitops", "MANIFEST.json"} <= tops
     developer_tree = ("services", "molecule", "inventories", "build", "scripts", "titanium_tools")
-    developer_tests = ("tests/integration", "tests/e2e", "tests/support", "tests/cluster")
+    developer_tests = (
+        "tests/unit",
+        "tests/render",
+        "tests/integration",
+        "tests/support",
+        "tests/cluster",
+    )
     for absent in developer_tree + developer_tests:
         assert not any(n == absent or n.startswith(absent + "/") for n in names), absent
     manifest = json.loads((installed["root"] / "MANIFEST.json").read_text())
@@ -135,6 +142,7 @@ def test_the_installed_role_renders_the_same_tree_as_the_checkout(installed, tmp
     )
     variables = {
         "gitops_environment": "staging",
+        "gitops_environment_values": inventory.values("staging"),
         "gitops_render_dir": str(out),
         "gitops_clone_url": "https://git.example.com/titanium/gitops.git",
     }

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.monitoring import NEEDS_A_CLUSTER, fill_grafana_variables, metric_names
+from tests.support.monitoring import NEEDS_A_CLUSTER, fill_grafana_variables, metric_names
 
 pytestmark = pytest.mark.slow
-RUNBOOKS = Path(__file__).resolve().parents[2] / "docs/runbooks"
+RUNBOOKS = Path(__file__).resolve().parents[3] / "docs/runbooks"
 
 STACK_SERVICES = {"api-gateway", "user-service", "auth-service", "blog-service"}
 # Alerts about the blog's own services; the rest need cluster metrics (see

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.e2e.monitoring import Monitoring, render_monitoring, scrape_config
-from tests.e2e.traffic import Traffic
 from tests.support.alertmanager_server import (
     Alertmanager,
     WebhookRecorder,
@@ -19,7 +17,9 @@ from tests.support.alertmanager_server import (
     webhook_recorder,
 )
 from tests.support.blog_stack import SERVICE_NAMES, Stack, blog_stack
+from tests.support.monitoring import Monitoring, render_monitoring, scrape_config
 from tests.support.prometheus_server import Prometheus, running_prometheus
+from tests.support.traffic import Traffic
 
 ENV = "local"
 

@@ -19,12 +19,12 @@ from tests.support.ansible_run import run_module
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 STATUS = REPO_ROOT / "build/status"
 CHROMIUM = Path("/usr/bin/chromium")
 SERVICES = ["api-gateway", "auth-service", "blog-service", "user-service"]
 # Signals every service has here; CPU saturation needs cAdvisor and
-# kube-state-metrics (tests/e2e/monitoring.py NEEDS_A_CLUSTER).
+# kube-state-metrics (tests/support/monitoring.py NEEDS_A_CLUSTER).
 CHARTED = ["requests_per_second", "p95_ms", "p99_ms", "error_4xx_percent", "error_5xx_percent"]
 STEP = 2
 MIN_POINTS = 8
