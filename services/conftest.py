@@ -1,3 +1,3 @@
 """Fixtures every service's tests share: real PostgreSQL and Redis processes."""
 
-from tests.support.fixtures import *  # noqa: F403
+# postgres, redis_service, service_database: the test kit plugin (tests/support/plugin.py).

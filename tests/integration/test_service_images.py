@@ -19,7 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.fixtures import *  # noqa: F403  postgres, service_database
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,74 @@
+"""The test kit, loaded as a pytest plugin (`-p tests.support.plugin` in
+pyproject.toml's addopts), so every test under tests/ and services/ gets its
+fixtures without a conftest import or a sys.path edit.
+
+Fixtures:
+- `repo_root`: the checkout, which is also the titanium.platform collection.
+- `postgres`, `redis_service`: one real PostgreSQL 15 and one real Redis 7 for
+  the session (tests.support.servers); tests isolate by role and schema.
+- `service_database`: provisions a service's role and schema on `postgres`.
+
+The rest of the kit is imported where it is used: tests.support.servers and
+services (processes on 127.0.0.1), ansible_run (ansible-playbook as an operator
+runs it), prometheus_server, alertmanager_server, monitoring and traffic (the
+observability tier), gitea, argocd, git_http, git_ssh, blog_stack, tokens,
+isolation (the unit tier's guard). The simulated cluster is tests/cluster.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from ansible.plugins.loader import init_plugin_loader
+
+from tests.support.servers import (
+    PostgresServer,
+    RedisServer,
+    postgres_server,
+    provision_service,
+    redis_server,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Ansible's collection finder, installed before any test module imports
+# ansible_collections.titanium.platform: the checkout is that collection through
+# build/collections (make setup), and a test that starts Ansible's plugin loader
+# later must find the collection's packages already loaded the same way.
+init_plugin_loader([str(REPO_ROOT / "build" / "collections")])
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 15 for the session; tests isolate by role and schema."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_service() -> Iterator[RedisServer]:
+    """One real Redis 7 for the session."""
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def service_database(postgres: PostgresServer) -> Callable[[str], str]:
+    """Factory: `service_database("blog")` provisions role and schema `blog` (once)
+    and returns the asyncpg URL that role connects with."""
+    urls: dict[str, str] = {}
+
+    def make(name: str) -> str:
+        if name not in urls:
+            urls[name] = provision_service(postgres, name, name, secrets.token_urlsafe(16))
+        return urls[name]
+
+    return make
