@@ -1,88 +1,15 @@
 """status_page through `ansible -m`, as the verify role runs it, without Prometheus
-(the observability tier draws it from real data): check mode writes nothing, the
-same data gives the same page (changed=false), every value is escaped, and the
-drills' record step feeds the page."""
+(the observability tier draws it from real data): the drills' record step, a
+playbook, feeds the page. The module's own promises (check mode, the same page
+from the same data, escaping), run in this process:
+tests/unit/plugins/modules/test_status_page.py."""
 
 from __future__ import annotations
 
 import json
-import time
 
 from tests.support.ansible_run import run_module, run_on_localhost
-
-END = float(int(time.time()))
-HOSTILE = '<script>alert("x")</script> & <img src=http://evil.invalid/x.png>'
-
-
-def page_args(dest, **extra) -> dict:
-    return {
-        "dest": str(dest),
-        "environment": "local",
-        "end": END,
-        "applications": [
-            {
-                "name": "titanium-services",
-                "sync": "Synced",
-                "health": "Healthy",
-                "operation": "Succeeded",
-                "message": "",
-                "revision": "9f2c1e0d4b7a55aa",
-            },
-        ],
-        "consoles": [
-            {
-                "name": "Grafana",
-                "url": "http://127.0.0.1:30300",
-                "credentials": "user admin; password vault_grafana_admin_password",
-            },
-        ],
-        **extra,
-    }
-
-
-def test_check_mode_writes_nothing_and_diff_shows_the_page(tmp_path):
-    dest = tmp_path / "status" / "local.html"
-    rc, result = run_module(
-        "titanium.platform.status_page", page_args(dest), flags=("--check", "--diff")
-    )
-    assert rc == 0, result
-    assert result["changed"] is True
-    assert not dest.exists() and not dest.parent.exists()
-    assert "titanium-services" in result["diff"]["after"]
-
-    run_module("titanium.platform.status_page", page_args(dest))
-    written = dest.read_bytes()
-    rc, result = run_module(
-        "titanium.platform.status_page",
-        page_args(dest, degraded=[{"component": "blog-service", "problem": "p95 high"}]),
-        flags=("--check",),
-    )
-    assert rc == 0 and result["changed"] is True
-    assert dest.read_bytes() == written, "check mode rewrote the page"
-
-
-def test_the_same_data_gives_the_same_page(tmp_path):
-    dest = tmp_path / "local.html"
-    first = run_module("titanium.platform.status_page", page_args(dest))[1]
-    second = run_module("titanium.platform.status_page", page_args(dest))[1]
-    assert first["changed"] is True and second["changed"] is False, second
-    assert first["sha256"] == second["sha256"]
-
-
-def test_every_value_is_escaped(tmp_path):
-    dest = tmp_path / "local.html"
-    rc, result = run_module(
-        "titanium.platform.status_page",
-        page_args(
-            dest,
-            degraded=[{"component": HOSTILE, "problem": HOSTILE}],
-            consoles=[{"name": HOSTILE, "url": HOSTILE, "credentials": HOSTILE}],
-        ),
-    )
-    assert rc == 0, result
-    html = dest.read_text()
-    assert "<script" not in html and "<img" not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;img" in html
+from tests.unit.plugins.modules.test_status_page import page_args
 
 
 def test_the_drills_record_step_feeds_the_page(tmp_path):
