@@ -4,7 +4,9 @@ A private cluster, not `python -m tests.cluster.sim up`: that one keeps its stat
 in build/sim/, which `make cluster-sim-up` and other runs on this machine share.
 Here the state and the kubeconfig live in Molecule's ephemeral directory.
 
-    python molecule/default/sim_cluster.py up|down EPHEMERAL_DIRECTORY
+    python -m tests.support.molecule_cluster up|down EPHEMERAL_DIRECTORY
+
+run from the repository root (molecule/default/create.yml and destroy.yml do).
 """
 
 from __future__ import annotations
@@ -12,10 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-
-from tests.cluster.sim import SimCluster, crds_dir, stop_saved  # noqa: E402  import after sys.path
+from tests.cluster.sim import SimCluster, crds_dir, stop_saved
 
 
 def up(state_dir: Path) -> int:
