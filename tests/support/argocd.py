@@ -192,6 +192,10 @@ class ArgoCD:
             "ARGOCD_TLS_DATA_PATH": str(work / "tls"),
             "ARGOCD_SSH_DATA_PATH": str(work / "ssh"),
             "ARGOCD_GNUPGHOME": str(work / "gpg"),
+            # The repo-server's git credential socket; its default is one fixed
+            # path in /tmp, which a second Argo CD on the machine (another test,
+            # the rehearsal) takes over, and removes when it stops.
+            "ARGOCD_ASK_PASS_SOCK": str(work / "askpass.sock"),
         }
         # Debian's redis-server is a link that picks its mode by its name; stop()
         # knows the process by /proc/PID/exe (Redis rewrites its command line).
