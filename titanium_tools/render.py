@@ -9,16 +9,15 @@ from pathlib import Path
 
 from ansible_collections.titanium.platform.plugins.module_utils.gitops_render import (
     DEFAULT_SOURCE,
-    ENVIRONMENTS,
     RenderError,
-    render,
     write_tree,
 )
+from titanium_tools.inventory import environments, render
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("env", help=f"one of {', '.join(ENVIRONMENTS)}")
+    parser.add_argument("env", help=f"an inventory: one of {', '.join(environments())}")
     parser.add_argument("--out", type=Path, help="output folder (default build/gitops/<env>)")
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--set-tag", action="append", default=[], metavar="SERVICE=TAG")

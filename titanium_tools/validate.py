@@ -28,7 +28,7 @@ import referencing
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from titanium_tools import REPO_ROOT
+from titanium_tools import REPO_ROOT, inventory
 
 BUILD = REPO_ROOT / "build"
 CHECKOV = REPO_ROOT / ".venv-checkov/bin/checkov"
@@ -76,8 +76,8 @@ class Report:
 
 
 def render_env(env: str, out: Path, report: Report) -> dict:
-    files = gitops.render(env)
-    if gitops.render(env) != files:
+    files = inventory.render(env)
+    if inventory.render(env) != files:
         report.fail("deterministic", f"{env}: two renders differ")
     gitops.write_tree(files, out)
     return files
@@ -124,7 +124,7 @@ def built_overlay(
 ) -> dict[tuple[str, str], dict]:
     """The environment's services overlay, rendered with `overrides` and built by
     `kubectl kustomize`: each object by (kind, name)."""
-    gitops.write_tree(gitops.render(env, overrides=overrides), out)
+    gitops.write_tree(inventory.render(env, overrides=overrides), out)
     built = subprocess.run(
         ["kubectl", "kustomize", str(out / "services/overlays" / env)],
         capture_output=True,
@@ -255,7 +255,7 @@ def promtool(envs: dict[str, tuple[Path, Path]], work: Path, report: Report) -> 
     test_files = []
     for env, (rules, _) in envs.items():
         test_path = work / f"{env}-alerts.test.yml"
-        test_path.write_text(tests.render(**gitops.load_values(env), rule_file=rules.name))
+        test_path.write_text(tests.render(**inventory.load_values(env), rule_file=rules.name))
         test_files.append(test_path.name)
     result = run(["promtool", "test", "rules", *test_files], cwd=work)
     if result.returncode:
@@ -312,7 +312,8 @@ def scan_secrets(files: dict[str, str]) -> list[str]:
     return findings
 
 
-def validate(envs=gitops.ENVIRONMENTS, out_root: Path = BUILD / "gitops") -> Report:
+def validate(envs=None, out_root: Path = BUILD / "gitops") -> Report:
+    envs = inventory.environments() if envs is None else envs
     report = Report()
     work = BUILD / "gitops-validate"
     built_dir = work / "built"
@@ -357,7 +358,7 @@ def validate(envs=gitops.ENVIRONMENTS, out_root: Path = BUILD / "gitops") -> Rep
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Render and validate the GitOps tree")
-    parser.add_argument("envs", nargs="*", default=list(gitops.ENVIRONMENTS))
+    parser.add_argument("envs", nargs="*", default=list(inventory.environments()))
     args = parser.parse_args(argv)
     try:
         report = validate(args.envs)

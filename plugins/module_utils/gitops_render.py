@@ -29,7 +29,11 @@ else:
     _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-ENVIRONMENTS = ("local", "staging", "production")
+# An environment is named after its inventory (inventories/<name>), and the name
+# becomes paths in the repository and parts of Kubernetes names.
+ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# Where an inventory states its environment's values, for the messages.
+VALUES_VARIABLE = "titanium_environment_values"
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "gitops"
 
 # Docker's tag grammar; "latest" is refused because it pins nothing.
@@ -62,8 +66,11 @@ def managed_paths(env: str) -> list[str]:
 
 
 def check_environment(env: str) -> None:
-    if env not in ENVIRONMENTS:
-        raise RenderError(f"unknown environment {env!r}: choose one of {', '.join(ENVIRONMENTS)}")
+    if not isinstance(env, str) or not ENVIRONMENT_NAME.match(env):
+        raise RenderError(
+            f"environment name {env!r} is not usable: lowercase letters, digits and '-', "
+            "starting with a letter, as its inventory directory is named"
+        )
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -76,19 +83,30 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def load_values(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None = None) -> dict:
-    """Common values, then the environment's, then the caller's overrides."""
+def load_values(
+    env: str,
+    environment_values: dict,
+    source: Path = DEFAULT_SOURCE,
+    overrides: dict | None = None,
+) -> dict:
+    """Common values, then the environment's (from its inventory), then the
+    caller's overrides."""
     check_environment(env)
+    if not isinstance(environment_values, dict):
+        raise RenderError(
+            f"{env}: {VALUES_VARIABLE} must be a mapping, got "
+            f"{type(environment_values).__name__} (set it in the inventory's group_vars)"
+        )
     source = Path(source)
     common = common_values(source)
-    env_file = source / f"values/{env}.yml"
-    if not env_file.is_file():
-        raise RenderError(f"environment {env!r} has no values file {env_file}")
-    values = _merge(common, yaml.safe_load(env_file.read_text()) or {})
+    values = _merge(common, environment_values)
     values = _merge(values, overrides or {})
     missing = [key for key in REQUIRED_ENV_KEYS if key not in values]
     if missing:
-        raise RenderError(f"{env}: missing variable(s) {', '.join(missing)} in {env_file}")
+        raise RenderError(
+            f"{env}: {VALUES_VARIABLE} lacks {', '.join(missing)} "
+            "(set them in the inventory's group_vars)"
+        )
     tags = values["image_tags"]
     for service in values["services"]:
         if service not in tags:
@@ -176,10 +194,15 @@ def _render_template(jinja, template: str, context: dict, env: str) -> list:
         raise RenderError(f"{template} rendered invalid YAML for {env}: {exc}") from exc
 
 
-def render(env: str, source: Path = DEFAULT_SOURCE, overrides: dict | None = None) -> dict:
+def render(
+    env: str,
+    environment_values: dict,
+    source: Path = DEFAULT_SOURCE,
+    overrides: dict | None = None,
+) -> dict:
     """Return {repository path: file content} for `env`, sorted by path."""
     source = Path(source)
-    values = load_values(env, source, overrides)
+    values = load_values(env, environment_values, source, overrides)
     shared_values = common_values(source)
     jinja = template_environment(Path(source).resolve())
     files: dict[str, str] = {}

@@ -20,10 +20,18 @@ author:
   - Titanium contributors (@titanium-platform)
 options:
   environment:
-    description: Environment to render.
+    description:
+      - Environment to render, named after its inventory; it names the environment's folders
+        in the repository.
     type: str
     required: true
-    choices: [local, staging, production]
+  values:
+    description:
+      - The environment's values (namespace, hostname, image tags, sizing), as its inventory
+        states them in C(titanium_environment_values); merged over C(values/common.yml) of
+        O(source).
+    type: dict
+    required: true
   source:
     description: The C(gitops/) source folder.
     type: path
@@ -60,8 +68,9 @@ notes:
 
 EXAMPLES = r"""
 - name: Render staging for the in-cluster Git server
-  gitops_render:
+  titanium.platform.gitops_render:
     environment: staging
+    values: "{{ titanium_environment_values }}"
     source: "{{ playbook_dir }}/../gitops"
     dest: /tmp/titanium-gitops/staging
     repo_url: http://gitserver.titanium-git.svc.cluster.local/titanium/titanium-gitops.git
@@ -114,11 +123,8 @@ def current_tree(dest: Path) -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "environment": {
-                "type": "str",
-                "required": True,
-                "choices": ["local", "staging", "production"],
-            },
+            "environment": {"type": "str", "required": True},
+            "values": {"type": "dict", "required": True},
             "source": {"type": "path", "required": True},
             "dest": {"type": "path", "required": True},
             "repo_url": {"type": "str"},
@@ -147,7 +153,7 @@ def main() -> None:
         overrides["auth_next_signing_key"] = params["auth_next_signing_key"]
     env = params["environment"]
     try:
-        files = render(env, Path(params["source"]), overrides)
+        files = render(env, params["values"], Path(params["source"]), overrides)
     except RenderError as exc:
         module.fail_json(msg=str(exc))
     dest = Path(params["dest"])

@@ -19,6 +19,7 @@ import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.cluster.sim import SimCluster, binary
+from titanium_tools import inventory
 from titanium_tools.validate import ANSIBLE_APPLIED, application_paths
 
 pytestmark = pytest.mark.slow
@@ -27,9 +28,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rendered = {}
-    for env in gitops.ENVIRONMENTS:
+    for env in inventory.environments():
         out = tmp_path_factory.mktemp(f"gitops-{env}")
-        gitops.write_tree(gitops.render(env), out)
+        gitops.write_tree(inventory.render(env), out)
         rendered[env] = out
     return rendered
 
@@ -45,7 +46,7 @@ def built_documents(cluster: SimCluster, env: str, tree: Path) -> list[dict]:
     return documents
 
 
-@pytest.mark.parametrize("env", gitops.ENVIRONMENTS)
+@pytest.mark.parametrize("env", inventory.environments())
 def test_rendered_tree_applies_server_side(
     sim_cluster_with_crds: SimCluster, trees: dict[str, Path], env: str, tmp_path: Path
 ) -> None:
@@ -96,7 +97,7 @@ def test_a_broken_tree_is_rejected(
     sim_cluster_with_crds: SimCluster, trees: dict[str, Path], tmp_path: Path
 ) -> None:
     """The check above can fail: a misspelt field in one Deployment is refused."""
-    env = gitops.ENVIRONMENTS[0]
+    env = inventory.environments()[0]
     documents = built_documents(sim_cluster_with_crds, env, trees[env])
     deployment = next(d for d in documents if d["kind"] == "Deployment")
     deployment["spec"]["replica"] = 2
@@ -106,7 +107,7 @@ def test_a_broken_tree_is_rejected(
     assert ".spec.replica" in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize("env", gitops.ENVIRONMENTS)
+@pytest.mark.parametrize("env", inventory.environments())
 def test_mesh_manifests_pass_istioctl_analyze(
     sim_cluster: SimCluster, trees: dict[str, Path], env: str, tmp_path: Path
 ) -> None:

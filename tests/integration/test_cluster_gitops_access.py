@@ -20,6 +20,7 @@ import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.cluster.sim import SimCluster
+from titanium_tools import inventory
 from titanium_tools.validate import application_paths
 
 pytestmark = pytest.mark.slow
@@ -70,7 +71,7 @@ def access(sim_cluster_with_crds: SimCluster, tmp_path_factory) -> Iterator[Acce
     blog, argocd = f"titanium-access-{suffix}", f"argocd-access-{suffix}"
     tree = tmp_path_factory.mktemp("access-tree")
     overrides = {"namespace": blog, "platform_namespaces": {"argocd": argocd}}
-    gitops.write_tree(gitops.render(ENV, overrides=overrides), tree)
+    gitops.write_tree(inventory.render(ENV, overrides=overrides), tree)
     cluster.kubectl("create", "namespace", argocd)
     state = Access(cluster, tree, tmp_path_factory.mktemp("access-work"), blog, argocd)
     try:

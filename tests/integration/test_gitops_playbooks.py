@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import run_on_localhost
+from titanium_tools import inventory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV = "staging"
@@ -27,6 +28,7 @@ def remote(tmp_path) -> Path:
 def playbook(remote: Path, tmp_path: Path, name: str, *args: str) -> subprocess.CompletedProcess:
     extra = {
         "titanium_environment": ENV,
+        "titanium_environment_values": inventory.values(ENV),
         "gitserver_enabled": False,
         "gitops_repo_url": f"file://{remote}",
         "gitops_register_with_argocd": False,

@@ -14,6 +14,7 @@ import pytest
 
 from tests.cluster.sim import SimCluster
 from tests.support.ansible_run import run_on_localhost
+from titanium_tools import inventory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 def run_phase(cluster: SimCluster, tmp_path: Path, remote: Path, token: str) -> str:
     extra = {
         "titanium_environment": "production",
+        "titanium_environment_values": inventory.values("production"),
         "gitserver_enabled": False,
         "gitops_repo_url": f"file://{remote}",
         "gitops_repo_username": "titanium",

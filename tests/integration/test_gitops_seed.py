@@ -25,6 +25,7 @@ from ansible_collections.titanium.platform.plugins.module_utils.git_seed import 
 from tests.support.ansible_run import recap, run_playbook
 from tests.support.git_http import GitHTTPServer
 from tests.support.git_ssh import GitSSHServer, make_key
+from titanium_tools import inventory
 
 ENV = "staging"
 PATHS = gitops.managed_paths(ENV)
@@ -53,7 +54,7 @@ def commits(bare: Path, branch: str = "main") -> list[str]:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("render") / ENV
-    gitops.write_tree(gitops.render(ENV), out)
+    gitops.write_tree(inventory.render(ENV), out)
     return out
 
 
@@ -570,6 +571,7 @@ def test_the_gitops_role_seeds_over_ssh_with_its_variables(sshd, ssh_keys, tmp_p
     known = tmp_path / "known_hosts"
     values = {
         "titanium_environment": ENV,
+        "titanium_environment_values": inventory.values(ENV),
         "gitserver_enabled": False,
         "gitops_repo_url": url,
         "gitops_register_with_argocd": False,

@@ -7,7 +7,7 @@ import pytest
 from user_service.passwords import hashing_slots
 from user_service.settings import Settings
 
-from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 from titanium_tools.validate import built_overlay
 
 # What user-service needs besides argon2 (interpreter, libraries, pools).
@@ -19,7 +19,7 @@ def mebibytes(quantity: str) -> int:
     return int(quantity[:-2]) * units[quantity[-2:]]
 
 
-@pytest.mark.parametrize("env", gitops.ENVIRONMENTS)
+@pytest.mark.parametrize("env", inventory.environments())
 def test_concurrent_hashes_fit_the_memory_limit(env, tmp_path):
     objects = built_overlay(env, tmp_path)
     data = objects["ConfigMap", "user-service"]["data"]

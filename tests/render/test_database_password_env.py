@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 
 
 def containers() -> list[tuple[str, dict]]:
     found = []
-    for path, text in gitops.render("local").items():
+    for path, text in inventory.render("local").items():
         if not path.startswith("services/base/") or not path.endswith(".yaml"):
             continue
         for doc in yaml.safe_load_all(text):
@@ -41,7 +41,7 @@ def test_database_urls_hold_no_password_and_the_password_comes_as_a_setting():
 def test_redis_urls_hold_no_password_and_name_a_rendered_store():
     stores = {
         doc["metadata"]["name"]
-        for doc in yaml.safe_load_all(gitops.render("local")["services/base/data/redis.yaml"])
+        for doc in yaml.safe_load_all(inventory.render("local")["services/base/data/redis.yaml"])
         if doc and doc["kind"] == "Service"
     }
     checked = 0

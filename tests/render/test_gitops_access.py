@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 from titanium_tools import validate as gitops_validate
 from titanium_tools.argocd_project import (
     CLUSTER_SCOPED,
@@ -32,8 +33,8 @@ class Tree:
 
     def __init__(self, env: str, out: Path):
         self.env = env
-        self.values = gitops.load_values(env)
-        files = gitops.render(env)
+        self.values = inventory.load_values(env)
+        files = inventory.render(env)
         gitops.write_tree(files, out)
         self.documents = {
             path: [doc for doc in yaml.safe_load_all(text) if doc]
@@ -66,7 +67,7 @@ class Tree:
         return self.projects[name]
 
 
-@pytest.fixture(scope="module", params=gitops.ENVIRONMENTS)
+@pytest.fixture(scope="module", params=inventory.environments())
 def tree(request, tmp_path_factory) -> Tree:
     return Tree(request.param, tmp_path_factory.mktemp(f"access-{request.param}"))
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 from titanium_tools import validate as gitops_validate
 
 
@@ -23,9 +24,9 @@ def test_every_environment_renders_and_validates_with_no_problem(report):
 
 
 def test_rendering_twice_is_byte_identical_on_disk(tmp_path):
-    for env in gitops.ENVIRONMENTS:
-        gitops.write_tree(gitops.render(env), tmp_path / "a" / env)
-        gitops.write_tree(gitops.render(env), tmp_path / "b" / env)
+    for env in inventory.environments():
+        gitops.write_tree(inventory.render(env), tmp_path / "a" / env)
+        gitops.write_tree(inventory.render(env), tmp_path / "b" / env)
     first = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in files(tmp_path / "a")}
     second = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in files(tmp_path / "b")}
     assert len(first) > 150
@@ -40,10 +41,10 @@ def test_the_shared_base_is_identical_for_every_environment():
     bases = [
         {
             path: text
-            for path, text in gitops.render(env).items()
+            for path, text in inventory.render(env).items()
             if path.startswith("services/base/")
         }
-        for env in gitops.ENVIRONMENTS
+        for env in inventory.environments()
     ]
     assert bases[0] and bases[0] == bases[1] == bases[2]
 
@@ -53,8 +54,8 @@ def test_every_secret_the_manifests_name_is_listed_in_secrets_yml():
         s["name"]: {item["key"] for item in s["data"]} for s in gitops.common_values()["secrets"]
     }
     used = set()
-    for env in gitops.ENVIRONMENTS:
-        for text in gitops.render(env).values():
+    for env in inventory.environments():
+        for text in inventory.render(env).values():
             for doc in yaml.safe_load_all(text):
                 walk(doc, used)
     assert used, "the manifests reference no Secret at all"
@@ -81,14 +82,14 @@ def walk(node, found):
 
 def test_loadgen_is_on_in_local_and_staging_only():
     for env, wanted in (("local", True), ("staging", True), ("production", False)):
-        files = gitops.render(env)
+        files = inventory.render(env)
         assert (f"argocd/{env}/apps/loadgen.yaml" in files) is wanted
         assert (f"services/overlays/{env}/loadgen/kustomization.yaml" in files) is wanted
 
 
 def test_every_alert_has_a_runbook_url_and_a_promtool_test():
     rules = yaml.safe_load(
-        gitops.render("production")["platform/production/monitoring/prometheusrules.yaml"]
+        inventory.render("production")["platform/production/monitoring/prometheusrules.yaml"]
     )
     alerts = [r for g in rules["spec"]["groups"] for r in g["rules"] if "alert" in r]
     tests = gitops_validate.ALERT_TESTS.read_text()
@@ -114,8 +115,8 @@ def test_every_alert_has_a_runbook_url_and_a_promtool_test():
 
 def test_dashboards_are_json_with_unique_uids_across_environments():
     uids = []
-    for env in gitops.ENVIRONMENTS:
-        for path, text in gitops.render(env).items():
+    for env in inventory.environments():
+        for path, text in inventory.render(env).items():
             if "/dashboards/" in path:
                 (configmap,) = yaml.safe_load_all(text)
                 for body in configmap["data"].values():

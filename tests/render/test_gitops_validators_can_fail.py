@@ -10,18 +10,18 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.support.tokens import fresh_private_key_pem
+from titanium_tools import inventory
 from titanium_tools import validate as v
 
 
 def objects_of(env: str, relative: str) -> list[tuple[str, dict]]:
-    text = gitops.render(env)[relative]
+    text = inventory.render(env)[relative]
     return [(relative, doc) for doc in yaml.safe_load_all(text)]
 
 
 def test_secret_scan_finds_planted_secrets_and_nothing_in_the_real_tree():
-    assert v.scan_secrets(gitops.render("production")) == []
+    assert v.scan_secrets(inventory.render("production")) == []
     # Every planted value is made now, so none stands in Git.
     key_lines = fresh_private_key_pem().splitlines()
     planted = {
@@ -50,7 +50,7 @@ def test_strict_schema_rejects_a_bad_deployment():
 
 def test_crd_schemas_reject_a_bad_gateway_and_application(tmp_path):
     gateway = objects_of("local", "platform/local/mesh/gateway.yaml")[0]
-    root = ("root", yaml.safe_load(gitops.render("local")["argocd/local/root.yaml"]))
+    root = ("root", yaml.safe_load(inventory.render("local")["argocd/local/root.yaml"]))
     report = v.Report()
     v.validate_custom([gateway, root], tmp_path, report)
     assert report.errors == []

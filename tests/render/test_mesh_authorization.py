@@ -11,17 +11,18 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 from titanium_tools import validate as gitops_validate
 from titanium_tools.istio_authz import Request, UnsupportedPolicy, allowed
 
 INGRESS = "cluster.local/ns/{namespace}/sa/{service_account}"
 
 
-@pytest.fixture(scope="module", params=gitops.ENVIRONMENTS)
+@pytest.fixture(scope="module", params=inventory.environments())
 def mesh(request, tmp_path_factory):
     env = request.param
     tree = tmp_path_factory.mktemp(f"mesh-{env}")
-    gitops.write_tree(gitops.render(env), tree)
+    gitops.write_tree(inventory.render(env), tree)
     report = gitops_validate.Report()
     objects = [obj for _, obj in gitops_validate.build_objects({env: tree}, report)[env]]
     assert report.errors == []
@@ -30,7 +31,7 @@ def mesh(request, tmp_path_factory):
 
 class Mesh:
     def __init__(self, env: str, objects: list[dict]):
-        values = gitops.load_values(env)
+        values = inventory.load_values(env)
         self.namespace = values["namespace"]
         self.ports = {name: svc["port"] for name, svc in values["services"].items()}
         self.policies = [o for o in objects if o["kind"] == "AuthorizationPolicy"]

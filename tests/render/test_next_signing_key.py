@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 from titanium_tools.validate import (
     Report,
     built_overlay,
@@ -45,7 +46,7 @@ def settings(pod: dict) -> dict[str, str]:
     return {item["name"]: item.get("value") for item in container.get("env", [])}
 
 
-@pytest.mark.parametrize("env", gitops.ENVIRONMENTS)
+@pytest.mark.parametrize("env", inventory.environments())
 def test_the_next_key_is_mounted_only_during_a_rotation(env, tmp_path):
     (next_key,) = [s for s in gitops.common_values()["secrets"] if s["name"] == NEXT_KEY_SECRET]
     assert next_key["optional"], "without a rotation the Secret does not exist"
@@ -62,4 +63,4 @@ def test_the_next_key_is_mounted_only_during_a_rotation(env, tmp_path):
     # Everything else about the pod stays as it was.
     assert settings(rotating).keys() - settings(quiet).keys() == {NEXT_KEY_SETTING}
     assert len(rotating["volumes"]) == len(quiet["volumes"]) + 1
-    assert scan_secrets(gitops.render(env, overrides={"auth_next_signing_key": True})) == []
+    assert scan_secrets(inventory.render(env, overrides={"auth_next_signing_key": True})) == []

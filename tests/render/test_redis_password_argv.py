@@ -12,15 +12,15 @@ import pytest
 import redis
 import yaml
 
-from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.support.servers import free_port, wait_for_port
+from titanium_tools import inventory
 
 # Quotes, a backslash, spaces and a newline: a config file must carry them intact.
 PASSWORD = "s3cret \"with\" 'quotes' \\ and\nlines $(x)"
 
 
 def redis_container() -> dict:
-    text = gitops.render("local")["services/base/data/redis.yaml"]
+    text = inventory.render("local")["services/base/data/redis.yaml"]
     for doc in yaml.safe_load_all(text):
         if doc and doc["kind"] == "Deployment":
             return doc["spec"]["template"]["spec"]["containers"][0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 
 ENVIRONMENTS = ("local", "staging", "production")
 
@@ -33,7 +33,7 @@ def redis_args(rendered: dict[str, str]) -> dict[str, dict[str, str]]:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_limits_never_share_memory_with_the_cache(env):
-    stores = redis_args(gitops.render(env))
+    stores = redis_args(inventory.render(env))
     assert stores["redis"]["--maxmemory-policy"] == "allkeys-lru"
     # Evicting a counter would let a flood of one-off keys reset a guesser's count.
     assert stores["redis-ratelimit"]["--maxmemory-policy"] == "noeviction"
@@ -42,7 +42,7 @@ def test_the_limits_never_share_memory_with_the_cache(env):
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_only_the_gateway_reaches_the_limits_through_the_network(env):
-    rendered = gitops.render(env)
+    rendered = inventory.render(env)
     policy = next(
         doc
         for doc in docs(rendered, "network/workloads.yaml")

@@ -22,6 +22,7 @@ import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.unit.test_roles_platform import environment_of, resolve, templar_for, values
+from titanium_tools import inventory
 
 # The address a node puts on a connection it forwards to a pod elsewhere
 # (externalTrafficPolicy: Cluster masquerades the client behind it).
@@ -50,7 +51,7 @@ class Ingress:
 
 def gateway_hops(env: str, trusted_proxies: int) -> int:
     """GATEWAY_TRUSTED_PROXY_HOPS of the built overlay, rendered as the gitops role does."""
-    files = gitops.render(env, overrides={"ingress_trusted_proxies": trusted_proxies})
+    files = inventory.render(env, overrides={"ingress_trusted_proxies": trusted_proxies})
     with tempfile.TemporaryDirectory() as tree:
         gitops.write_tree(files, Path(tree))
         built = subprocess.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 from titanium_tools.validate import Report, rule_files
 
 # Metrics only a cluster produces, each with what produces it. A panel or rule
@@ -60,7 +60,7 @@ class Monitoring:
 
 
 def render_monitoring(env: str, work: Path) -> Monitoring:
-    files = gitops.render(env)
+    files = inventory.render(env)
     prefix = f"platform/{env}/monitoring/"
     objects = [
         (path, doc)
@@ -86,7 +86,7 @@ def render_monitoring(env: str, work: Path) -> Monitoring:
     (service_monitor,) = [doc for _, doc in objects if doc["kind"] == "ServiceMonitor"]
     return Monitoring(
         env=env,
-        values=gitops.load_values(env),
+        values=inventory.load_values(env),
         rules_file=short,
         rules=rules,
         queries=[(rule["labels"]["panel"], rule["expr"]) for rule in recorded],

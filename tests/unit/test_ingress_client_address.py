@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from tests.unit.test_roles_platform import SOURCES, values
+from titanium_tools import inventory
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -28,4 +29,4 @@ def test_a_cluster_ip_gateway_sets_no_traffic_policy():
 def test_a_render_refuses_a_negative_or_fractional_proxy_count():
     for bad in (-1, 1.5, "two", True):
         with pytest.raises(gitops.RenderError, match="ingress_trusted_proxies"):
-            gitops.render("local", overrides={"ingress_trusted_proxies": bad})
+            inventory.render("local", overrides={"ingress_trusted_proxies": bad})

@@ -8,26 +8,27 @@ import pytest
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
+from titanium_tools import inventory
 from titanium_tools import render as render_cli
 
 
 def test_unknown_environment_names_the_valid_ones():
     with pytest.raises(gitops.RenderError) as failure:
-        gitops.render("qa")
+        inventory.render("qa")
     assert "'qa'" in str(failure.value)
-    for env in gitops.ENVIRONMENTS:
+    for env in inventory.environments():
         assert env in str(failure.value)
 
 
 @pytest.mark.parametrize("tag", ["latest", "1.0 beta", "-rc1", ".hidden", "a" * 129, "v1:2", 7])
 def test_malformed_image_tags_are_refused(tag):
     with pytest.raises(gitops.RenderError, match="malformed image tag"):
-        gitops.render("staging", overrides={"image_tags": {"blog-service": tag}})
+        inventory.render("staging", overrides={"image_tags": {"blog-service": tag}})
 
 
 @pytest.mark.parametrize("tag", ["1.4.0", "v2.0.0-rc.1", "sha-3f1c2a9", "2026_11_21"])
 def test_well_formed_tags_are_rendered_into_the_images_component(tag):
-    files = gitops.render("staging", overrides={"image_tags": {"blog-service": tag}})
+    files = inventory.render("staging", overrides={"image_tags": {"blog-service": tag}})
     component = yaml.safe_load(files["services/overlays/staging/images/kustomization.yaml"])
     tags = {entry["name"].rsplit("/", 1)[1]: entry["newTag"] for entry in component["images"]}
     assert tags["titanium-blog-service"] == tag
@@ -36,7 +37,7 @@ def test_well_formed_tags_are_rendered_into_the_images_component(tag):
 
 def test_a_tag_for_an_unknown_service_is_named():
     with pytest.raises(gitops.RenderError, match="unknown service 'search-service'"):
-        gitops.render("local", overrides={"image_tags": {"search-service": "1.0.0"}})
+        inventory.render("local", overrides={"image_tags": {"search-service": "1.0.0"}})
 
 
 @pytest.fixture
@@ -46,26 +47,40 @@ def source(tmp_path):
     return copy
 
 
-def test_a_missing_environment_value_is_named(source):
-    values = source / "values/production.yml"
-    kept = [line for line in values.read_text().splitlines() if not line.startswith("hostname")]
-    values.write_text("\n".join(kept))
-    with pytest.raises(gitops.RenderError, match="hostname"):
-        gitops.render("production", source=source)
+def test_a_missing_environment_value_is_named():
+    values = {k: v for k, v in inventory.values("production").items() if k != "hostname"}
+    with pytest.raises(gitops.RenderError, match="titanium_environment_values lacks hostname"):
+        gitops.render("production", values)
 
 
-def test_a_missing_image_tag_is_named(source):
-    values = source / "values/local.yml"
-    values.write_text(values.read_text().replace("  user-service: 0.1.0\n", ""))
+def test_a_missing_image_tag_is_named():
+    values = dict(inventory.values("local"))
+    values["image_tags"] = {k: v for k, v in values["image_tags"].items() if k != "user-service"}
     with pytest.raises(gitops.RenderError, match=r"image_tags\.user-service"):
-        gitops.render("local", source=source)
+        gitops.render("local", values)
+
+
+@pytest.mark.parametrize("name", ["", "Staging", "qa/../prod", "-x", 7])
+def test_an_environment_name_unfit_for_paths_is_refused(name):
+    with pytest.raises(gitops.RenderError, match="not usable"):
+        gitops.render(name, inventory.values("local"))
+
+
+def test_environment_values_that_are_not_a_mapping_are_refused():
+    with pytest.raises(gitops.RenderError, match="must be a mapping"):
+        gitops.render("local", "titanium-local")
+
+
+def test_the_environments_are_the_inventories_that_state_values():
+    # The rehearsal's inventory renders local's values: no environment of its own.
+    assert inventory.environments() == ("local", "production", "staging")
 
 
 def test_a_template_using_an_undefined_variable_names_it_and_the_template(source):
     template = source / "platform/namespace.yaml.j2"
     template.write_text(template.read_text().replace("{{ env }}", "{{ enviroment }}"))
     with pytest.raises(gitops.RenderError) as failure:
-        gitops.render("local", source=source)
+        inventory.render("local", source=source)
     assert "platform/namespace.yaml.j2" in str(failure.value)
     assert "enviroment" in str(failure.value)
 
@@ -77,13 +92,13 @@ def test_managed_paths_are_the_environment_folders_and_the_shared_base():
         "services/overlays/production",
         "platform/production",
     ]
-    for env in gitops.ENVIRONMENTS:
-        for path in gitops.render(env):
+    for env in inventory.environments():
+        for path in inventory.render(env):
             assert any(path.startswith(p + "/") for p in gitops.managed_paths(env)), path
 
 
 def test_output_carries_no_timestamp_or_host_detail():
-    text = "".join(gitops.render("local").values())
+    text = "".join(inventory.render("local").values())
     import socket
 
     assert socket.gethostname() not in text
@@ -92,7 +107,7 @@ def test_output_carries_no_timestamp_or_host_detail():
 
 def test_cli_reports_bad_input_with_exit_code_2(capsys, tmp_path):
     assert render_cli.main(["nowhere", "--out", str(tmp_path / "x")]) == 2
-    assert "choose one of local, staging, production" in capsys.readouterr().err
+    assert "choose one of local, production, staging" in capsys.readouterr().err
     assert (
         render_cli.main(["local", "--set-tag", "blog-service=bad tag", "--out", str(tmp_path)]) == 2
     )
