@@ -1,7 +1,8 @@
 """The unit tier: plugin, filter and template logic in this process, in seconds.
 
-Every phase of every test here (fixtures included, whatever their scope) runs
-under tests.support.isolation: a test that starts a process (ansible-playbook,
+Every phase of every test here (fixtures included, whatever their scope; not
+the session's final teardown, which also stops other tiers' servers) runs under
+tests.support.isolation: a test that starts a process (ansible-playbook,
 git, a server) or binds or reaches a network socket fails, naming what it did.
 Such a test belongs in tests/integration.
 """
@@ -38,4 +39,9 @@ def pytest_runtest_call(item: pytest.Item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    if nextitem is None:
+        # The session's last teardown also stops what other tiers' session
+        # fixtures started (a PostgreSQL, the simulated cluster); a unit fixture's
+        # own setup was guarded already.
+        return (yield)
     return (yield from _guarded(item))
