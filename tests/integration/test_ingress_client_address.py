@@ -11,7 +11,7 @@ import pytest
 from api_gateway.clients import client_address
 
 from tests.support.ingress import NODE_ADDRESS, ingress_of
-from tests.unit.test_roles_platform import SOURCES
+from tests.support.role_templates import SOURCES
 
 # The api-gateway's peer in the pod: its own sidecar.
 SIDECAR = "127.0.0.6"

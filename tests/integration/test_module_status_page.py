@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from tests.support.ansible_run import run_module, run_on_localhost
-from tests.unit.plugins.modules.test_status_page import page_args
+from tests.support.status_page_args import page_args
 
 
 def test_the_drills_record_step_feeds_the_page(tmp_path):

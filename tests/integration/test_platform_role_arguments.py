@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.ansible_run import run_on_localhost
-from tests.unit.test_roles_platform import FAKE_SECRETS
+from tests.support.role_templates import FAKE_SECRETS
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.unit.test_roles_platform import environment_of, resolve, templar_for, values
+from tests.support.role_templates import environment_of, resolve, templar_for, values
 from titanium_tools import inventory
 
 # The address a node puts on a connection it forwards to a pod elsewhere

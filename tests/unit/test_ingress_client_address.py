@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.unit.test_roles_platform import SOURCES, values
+from tests.support.role_templates import SOURCES, values
 from titanium_tools import inventory
 
 

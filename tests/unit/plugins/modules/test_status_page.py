@@ -6,41 +6,11 @@ real data: the observability tier."""
 
 from __future__ import annotations
 
-import time
-
 from ansible_collections.titanium.platform.plugins.modules import status_page
 from tests.support.module_run import run_module_main
-
-END = float(int(time.time()))
-
+from tests.support.status_page_args import page_args
 
 HOSTILE = '<script>alert("x")</script> & <img src=http://evil.invalid/x.png>'
-
-
-def page_args(dest, **extra) -> dict:
-    return {
-        "dest": str(dest),
-        "environment": "local",
-        "end": END,
-        "applications": [
-            {
-                "name": "titanium-services",
-                "sync": "Synced",
-                "health": "Healthy",
-                "operation": "Succeeded",
-                "message": "",
-                "revision": "9f2c1e0d4b7a55aa",
-            },
-        ],
-        "consoles": [
-            {
-                "name": "Grafana",
-                "url": "http://127.0.0.1:30300",
-                "credentials": "user admin; password vault_grafana_admin_password",
-            },
-        ],
-        **extra,
-    }
 
 
 def run_module(args: dict, flags: tuple[str, ...] = ()) -> tuple[int, dict]:
