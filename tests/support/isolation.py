@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,6 +35,9 @@ class IsolationError(RuntimeError):
 
 
 _violations: list[str] | None = None
+# Threads already running when the guard went on (another tier's servers still
+# up in the same session): theirs is not the test's doing.
+_bystanders: frozenset[int] = frozenset()
 
 
 def _describe(event: str, args: tuple) -> str | None:
@@ -49,7 +53,7 @@ def _describe(event: str, args: tuple) -> str | None:
 
 
 def _audit(event: str, args: tuple) -> None:
-    if _violations is None:
+    if _violations is None or threading.get_ident() in _bystanders:
         return
     problem = _describe(event, args)
     if problem is not None:
@@ -63,10 +67,13 @@ sys.addaudithook(_audit)
 @contextmanager
 def isolated() -> Iterator[list[str]]:
     """Within the block, starting a process or using a network socket raises
-    IsolationError; the list yielded holds what was attempted."""
-    global _violations  # the audit hook is process-wide; so is its switch
-    outer, _violations = _violations, []
+    IsolationError, in this thread and in any thread started within; the list
+    yielded holds what was attempted."""
+    global _violations, _bystanders  # the audit hook is process-wide; so is its switch
+    outer = _violations, _bystanders
+    _bystanders = frozenset(t.ident for t in threading.enumerate()) - {threading.get_ident()}
+    _violations = []
     try:
         yield _violations
     finally:
-        _violations = outer
+        _violations, _bystanders = outer
