@@ -1,9 +1,15 @@
 # The rehearsal: the whole of site.yml on this machine without k3s, against the
-# simulated cluster, Gitea, Argo CD, the blog's services and Prometheus run as
-# processes (scripts/rehearsal.py, inventories/rehearsal).
-.PHONY: rehearsal rehearsal-down rehearsal-status
-rehearsal: ## Start the rehearsal, run site.yml -i inventories/rehearsal, wait for Argo CD; report in build/rehearsal/report.json
+# simulated cluster with one real node (the blog's pods run there, from the
+# images built here), Gitea, Argo CD and Prometheus run as processes
+# (scripts/rehearsal.py, inventories/rehearsal).
+.PHONY: rehearsal rehearsal-down rehearsal-status rehearsal-images
+rehearsal: images rehearsal-images ## Start the rehearsal, run site.yml -i inventories/rehearsal, wait for Argo CD; report in build/rehearsal/report.json
 	@python scripts/rehearsal.py up
+
+# What the real node runs besides the services' images: PostgreSQL and Redis from
+# Debian's packages, k6 (tests/cluster/images); cached by podman.
+rehearsal-images: setup-apt
+	@tests/cluster/images/build.sh
 
 rehearsal-down: ## Stop every process `make rehearsal` started
 	@python scripts/rehearsal.py down

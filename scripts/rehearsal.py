@@ -9,9 +9,13 @@ the simulated cluster (tests/cluster/sim.py) with the CRDs of build/crds, one
 real node beside its kwok nodes (tests/cluster/node.py: containerd, kubelet,
 kube-proxy and CoreDNS, tainted so only pods that tolerate it run there), Gitea
 (tests/support/gitea.py) whose admin password is the rehearsal vault's, Argo CD
-(tests/support/argocd.py), the blog's services on PostgreSQL and Redis
-(scripts/services/devstack.py) and a Prometheus scraping them with the labels the
-rendered ServiceMonitors give. It writes build/rehearsal/endpoints.json, which
+(tests/support/argocd.py) and a Prometheus scraping the blog's pods with the
+labels the rendered ServiceMonitors give. The blog itself runs on the real node:
+its images (`make images`, tests/cluster/images) are imported into the node's
+containerd, the services' under tags made from their image IDs (the inventory's
+gitops_image_tags), the environment's namespace sends its pods there, and a
+NodePort Service on the node is the entry verify's smoke test goes through.
+It writes build/rehearsal/endpoints.json, which
 inventories/rehearsal reads, runs `ansible-playbook site.yml -i
 inventories/rehearsal`, watches the Argo CD Applications until every one is
 Synced and Healthy, and writes build/rehearsal/report.json (each phase's time,
@@ -37,7 +41,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.cluster.node import RealNode  # noqa: E402
+from tests.cluster.node import LABEL as NODE_LABEL  # noqa: E402
+from tests.cluster.node import TAINT, RealNode  # noqa: E402
 from tests.cluster.sim import (  # noqa: E402  import after sys.path
     Component,
     SimCluster,
@@ -53,11 +58,9 @@ from tests.support.gitea import GiteaServer, stop_state  # noqa: E402
 STATE_DIR = ROOT / "build" / "rehearsal"
 INVENTORY = ROOT / "inventories" / "rehearsal"
 ENV_NAMESPACE = "titanium-local"  # the overlay inventories/rehearsal deploys
+# Prometheus listens at this base + 90.
 SERVICES_PORT_BASE = int(os.environ.get("TITANIUM_REHEARSAL_PORT_BASE", "18000"))
 SERVICES = ("api-gateway", "user-service", "auth-service", "blog-service")
-# devstack.py's layout: the gateway at the base, the others above it.
-SERVICE_OFFSETS = {"api-gateway": 0, "user-service": 1, "auth-service": 2, "blog-service": 5}
-METRICS_OFFSET = 1000  # titanium_common.settings.METRICS_PORT_OFFSET
 
 
 class RehearsalError(RuntimeError):
@@ -66,19 +69,6 @@ class RehearsalError(RuntimeError):
 
 def path(name: str) -> Path:
     return STATE_DIR / name
-
-
-def devstack(action: str) -> None:
-    env = {
-        **os.environ,
-        "TITANIUM_SERVICES_STATE": str(path("services")),
-        "TITANIUM_SERVICES_PORT_BASE": str(SERVICES_PORT_BASE),
-        "TITANIUM_PG_PORT": str(SERVICES_PORT_BASE + 432),
-        "TITANIUM_REDIS_PORT": str(SERVICES_PORT_BASE + 379),
-    }
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts/services/devstack.py"), action], env=env, check=True
-    )
 
 
 # The custom resources the GitOps tree holds besides Argo CD's: only their CRDs
@@ -104,11 +94,15 @@ def crds() -> list[Path]:
     return [crds_dir() / "argocd", *(chosen / group for group in TREE_CRDS)]
 
 
-def provide_volumes(cluster: SimCluster, count: int = 3) -> None:
-    """PersistentVolumes for the tree's claims (PostgreSQL's): the simulated cluster
-    has no provisioner, and a pod whose claim stays Pending is never scheduled.
-    kwok runs no container, so the host path is never used."""
+def provide_volumes(cluster: SimCluster, node: RealNode, count: int = 3) -> None:
+    """Local PersistentVolumes on the real node for the tree's claims (PostgreSQL's):
+    directories under the node's own directory, so they go when it goes."""
     for number in range(1, count + 1):
+        directory = node.work / "volumes" / str(number)
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o777)  # the database runs as its own uid, not root
+        selector = {"key": "kubernetes.io/hostname", "operator": "In", "values": [node.name]}
+        on_the_node = {"nodeSelectorTerms": [{"matchExpressions": [selector]}]}
         volume = {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
@@ -117,10 +111,74 @@ def provide_volumes(cluster: SimCluster, count: int = 3) -> None:
                 "capacity": {"storage": "10Gi"},
                 "accessModes": ["ReadWriteOnce"],
                 "persistentVolumeReclaimPolicy": "Retain",
-                "hostPath": {"path": f"/nonexistent/rehearsal-volume-{number}"},
+                "local": {"path": str(directory)},
+                "nodeAffinity": {"required": on_the_node},
             },
         }
         cluster.kubectl("apply", "-f", "-", input=json.dumps(volume))
+
+
+# -- the blog on the real node ------------------------------------------------------
+
+PODMAN_ENV = {"CONTAINERS_CONF": str(ROOT / "molecule/k3s/containers.conf")}
+# The images built here for what the overlay runs besides the services: key in
+# gitops/values/common.yml -> local image (tests/cluster/images/build.sh).
+DATA_IMAGES = {
+    "postgres_image": "localhost/titanium-postgres:15",
+    "redis_image": "localhost/titanium-redis:7",
+    "loadgen_image": "localhost/titanium-k6:rehearsal",
+}
+
+
+def podman(*args: str) -> str:
+    return subprocess.run(
+        ["podman", *args], env={**os.environ, **PODMAN_ENV},
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def load_images(node: RealNode) -> tuple[dict[str, str], dict[str, str]]:
+    """Every image the overlay runs, imported into the node's containerd under the
+    name the overlay gives it. The services' (`make images`) get a tag made from
+    their image ID, passed to the render as gitops_image_tags, so the overlay names
+    exactly what was built; the others keep the upstream names gitops/values/common.yml
+    pins (the render takes those from there, not from the inventory).
+    Returns the services' tags and {reference: digest} of every image."""
+    common = yaml.safe_load((ROOT / "gitops/values/common.yml").read_text())
+    wanted = {}
+    tags = {}
+    for service in SERVICES:
+        local = f"localhost/titanium-{service}:dev"
+        tag = "rehearsal-" + podman("image", "inspect", "--format", "{{.Id}}", local)[:12]
+        tags[service] = tag
+        wanted[f"{common['image_registry']}/{common['image_prefix']}{service}:{tag}"] = local
+    for key, local in DATA_IMAGES.items():
+        wanted[common[key]] = local
+    archives = path("images")
+    archives.mkdir(exist_ok=True)
+    for reference, local in wanted.items():
+        archive = archives / "image.tar"
+        podman("save", "--format", "docker-archive", "-o", str(archive), local)
+        node.import_image(archive)
+        node.ctr("images", "tag", "--force", local, reference)
+        archive.unlink()
+    held = node.images()
+    return tags, {reference: held[reference] for reference in wanted}
+
+
+def place_on_the_node(cluster: SimCluster) -> None:
+    """Every pod of the environment's namespace goes to the real node: the API
+    server's PodNodeSelector and PodTolerationRestriction admission plugins read
+    these annotations, so the GitOps tree stays as every environment has it.
+    Created and annotated rather than applied: an applied annotation would be in
+    the last-applied state Argo CD's own apply of the Namespace then prunes."""
+    toleration = {"key": TAINT["key"], "operator": "Exists", "effect": TAINT["effect"]}
+    cluster.kubectl("create", "namespace", ENV_NAMESPACE)
+    cluster.kubectl(
+        "annotate", "namespace", ENV_NAMESPACE,
+        f"scheduler.alpha.kubernetes.io/node-selector={NODE_LABEL[0]}={NODE_LABEL[1]}",
+        f"scheduler.alpha.kubernetes.io/defaultTolerations={json.dumps([toleration])}",
+    )  # fmt: skip
 
 
 def vault() -> dict:
@@ -142,29 +200,80 @@ def vault() -> dict:
 # -- Prometheus ---------------------------------------------------------------------
 
 
-def start_prometheus(port: int) -> Component:
-    """Scrapes each service's metrics port with the labels a ServiceMonitor gives."""
+def start_prometheus(port: int, kubeconfig: str) -> list[Component]:
+    """Prometheus scraping the blog's pods on their metrics ports with the labels a
+    ServiceMonitor gives (namespace, pod, job: the service). Debian's Prometheus
+    has no Kubernetes discovery: `pod-targets` (a process of its own) writes the
+    pods' addresses to a file Prometheus watches."""
     work = path("prometheus")
     work.mkdir(parents=True, exist_ok=True)
-    jobs = [
-        {
-            "job_name": name,
-            "scrape_interval": "5s",
-            "static_configs": [
-                {
-                    "targets": [f"127.0.0.1:{SERVICES_PORT_BASE + offset + METRICS_OFFSET}"],
-                    "labels": {"namespace": ENV_NAMESPACE, "pod": f"{name}-rehearsal"},
-                }
-            ],
-        }
-        for name, offset in SERVICE_OFFSETS.items()
-    ]
+    targets = work / "pods.json"
+    targets.write_text("[]")
+    job = {
+        "job_name": "titanium-pods",
+        "scrape_interval": "5s",
+        "file_sd_configs": [{"files": [str(targets)], "refresh_interval": "5s"}],
+    }
     config = work / "prometheus.yml"
-    config.write_text(json.dumps({"global": {"scrape_interval": "5s"}, "scrape_configs": jobs}))
+    config.write_text(json.dumps({"global": {"scrape_interval": "5s"}, "scrape_configs": [job]}))
     binary = os.path.realpath(shutil.which("prometheus") or "prometheus")
     argv = [binary, f"--config.file={config}", f"--storage.tsdb.path={work / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
-    return _start("prometheus", argv, work)
+    refresher = [sys.executable, str(Path(__file__).resolve()), "pod-targets",
+                 "--kubeconfig", kubeconfig, "--out", str(targets)]  # fmt: skip
+    return [_start("prometheus", argv, work), _start("pod-targets", refresher, work)]
+
+
+def pod_targets(args: argparse.Namespace) -> int:
+    """Every 3 s, the environment's Running pods' metrics ports as file_sd targets."""
+    out = Path(args.out)
+    while True:
+        result = subprocess.run(
+            ["kubectl", "--kubeconfig", args.kubeconfig, "-n", ENV_NAMESPACE, "get", "pods",
+             "-o", "json"],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+        if result.returncode == 0:
+            groups = [
+                {
+                    "targets": [f"{pod['status']['podIP']}:{port['containerPort']}"],
+                    "labels": {
+                        "namespace": ENV_NAMESPACE,
+                        "pod": pod["metadata"]["name"],
+                        "job": pod["metadata"]["labels"].get("app.kubernetes.io/name", ""),
+                    },
+                }
+                for pod in json.loads(result.stdout)["items"]
+                if pod["status"].get("phase") == "Running" and pod["status"].get("podIP")
+                for container in pod["spec"]["containers"]
+                for port in container.get("ports", [])
+                if port.get("name") == "http-metrics"
+            ]
+            text = json.dumps(groups, indent=1, sort_keys=True)
+            if not out.exists() or out.read_text() != text:
+                partial = out.with_suffix(".tmp")
+                partial.write_text(text)
+                partial.replace(out)
+        time.sleep(3)
+
+
+def gateway_node_port(cluster: SimCluster, node: RealNode) -> str:
+    """The blog's entry on the real node: a NodePort Service to the api-gateway's
+    pods, made here beside the tree (every environment enters through its ingress
+    gateway, which the rehearsal cannot run: no Envoy build)."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "rehearsal-gateway", "namespace": ENV_NAMESPACE},
+        "spec": {
+            "type": "NodePort",
+            "selector": {"app.kubernetes.io/name": "api-gateway"},
+            "ports": [{"name": "http", "port": 8000, "targetPort": "http"}],
+        },
+    }
+    created = cluster.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(service))
+    port = json.loads(created.stdout)["spec"]["ports"][0]["nodePort"]
+    return f"http://{node.node_ip}:{port}"
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -284,6 +393,134 @@ def measure_push(endpoints: dict, watcher: Watcher, timeout: float) -> float | N
     return None
 
 
+def measure_pod_kill(endpoints: dict, timeout: float) -> dict:
+    """Delete one api-gateway pod on the real node while a client keeps reading the
+    blog through the node's port: the time until a replacement is Ready, and how
+    many of the requests meanwhile failed (the other replica and the Service
+    carry them)."""
+    import httpx
+
+    kubectl = ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE]
+    selector = "app.kubernetes.io/name=api-gateway"
+
+    def ready_pods() -> set[str]:
+        out = subprocess.run([*kubectl, "get", "pods", "-l", selector, "-o", "json"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        return {
+            pod["metadata"]["name"]
+            for pod in json.loads(out)["items"]
+            if not pod["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True"
+                    for c in pod["status"].get("conditions", []))
+        }  # fmt: skip
+
+    before = ready_pods()
+    victim = sorted(before)[0]
+    requests = failed = 0
+    began = time.monotonic()
+    subprocess.run([*kubectl, "delete", "pod", victim, "--wait=false"], check=True,
+                   capture_output=True)  # fmt: skip
+    replaced_after = None
+    with httpx.Client(timeout=5) as client:
+        while time.monotonic() - began < timeout:
+            requests += 1
+            try:
+                url = f"{endpoints['gateway_url']}/blog/"
+                failed += client.get(url, headers=client_headers(requests)).status_code != 200
+            except httpx.HTTPError:
+                failed += 1
+            if replaced_after is None and len(ready_pods() - {victim}) >= len(before):
+                replaced_after = round(time.monotonic() - began, 1)
+                break
+            time.sleep(0.2)
+    return {"pod": victim, "replacement_ready_s": replaced_after,
+            "requests": requests, "failed": failed}  # fmt: skip
+
+
+def client_headers(number: int) -> dict[str, str]:
+    """Headers of one of many clients (TEST-NET-2 addresses in X-Forwarded-For, as
+    an ingress in front of the gateway would report them): a steady load from
+    this one host would otherwise meet the gateway's per-client rate limit."""
+    return {"X-Forwarded-For": f"198.51.100.{number % 250 + 1}"}
+
+
+class SteadyLoad(threading.Thread):
+    """Reads the blog through the node's port, as fast as it answers; any answer
+    but 200 counts as failed."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.requests, self.failed = url, 0, 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import httpx
+
+        with httpx.Client(timeout=5) as client:
+            while not self.stopping.is_set():
+                self.requests += 1
+                try:
+                    answer = client.get(self.url, headers=client_headers(self.requests))
+                    self.failed += answer.status_code != 200
+                except httpx.HTTPError:
+                    self.failed += 1
+                time.sleep(0.05)
+
+
+def measure_promotion(endpoints: dict, timeout: float) -> dict:
+    """promote.yml moves the api-gateway to a new tag (the same image under a second
+    name in the node's containerd) under a steady load through the node's port:
+    the time from the run's start to its push, and to every gateway pod running
+    the new tag and Ready (a real rolling update), and the requests that failed."""
+    service = "api-gateway"
+    common = yaml.safe_load((ROOT / "gitops/values/common.yml").read_text())
+    repository = f"{common['image_registry']}/{common['image_prefix']}{service}"
+    old_tag = endpoints["image_tags"][service]
+    new_tag = f"{old_tag}-promoted"
+    RealNode.load(path("node.json")).ctr(
+        "images", "tag", "--force", f"{repository}:{old_tag}", f"{repository}:{new_tag}"
+    )
+    kubectl = ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE]
+
+    def rolled_out() -> bool:
+        out = subprocess.run(
+            [*kubectl, "get", "pods", "-l", f"app.kubernetes.io/name={service}", "-o", "json"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        pods = json.loads(out)["items"]
+        return bool(pods) and all(
+            pod["spec"]["containers"][0]["image"].endswith(f":{new_tag}")
+            and not pod["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True"
+                    for c in pod["status"].get("conditions", []))
+            for pod in pods
+        )  # fmt: skip
+
+    load = SteadyLoad(f"{endpoints['gateway_url']}/blog/")
+    load.start()
+    began = time.monotonic()
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    with path("promote.log").open("w") as log:
+        rc = subprocess.run(
+            ["ansible-playbook", "playbooks/runbooks/promote.yml", "-i", str(INVENTORY),
+             "-e", f"service={service}", "-e", f"image_tag={new_tag}"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
+        ).returncode  # fmt: skip
+    pushed = round(time.monotonic() - began, 1)
+    serving = None
+    while rc == 0 and time.monotonic() - began < timeout:
+        if rolled_out():
+            serving = round(time.monotonic() - began, 1)
+            break
+        time.sleep(0.5)
+    time.sleep(2)  # the old pods' last requests
+    load.stopping.set()
+    load.join()
+    return {"service": service, "tag": new_tag, "promote_rc": rc, "pushed_s": pushed,
+            "new_pods_serving_s": serving, "requests": load.requests,
+            "failed": load.failed}  # fmt: skip
+
+
 def load_state() -> dict:
     state = path("state.json")
     return json.loads(state.read_text()) if state.exists() else {}
@@ -346,14 +583,19 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
     state["sim"] = str(path("sim.json"))
     save_state(state)
     cluster.install_crds(*crds())
-    provide_volumes(cluster)
     phase("cluster", t)
 
     t = time.monotonic()
     state["node"] = str(path("node.json"))
     save_state(state)
     node = RealNode.start(cluster, path("node"), timeout=args.timeout, state_file=path("node.json"))
+    provide_volumes(cluster, node)
+    place_on_the_node(cluster)
     phase("real node", t)
+
+    t = time.monotonic()
+    image_tags, images = load_images(node)
+    phase("images", t)
 
     t = time.monotonic()
     gitea = GiteaServer(password=secrets["vault_gitea_admin_password"])
@@ -374,18 +616,15 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
     phase("argocd", t)
 
     t = time.monotonic()
-    state["services"] = True
-    save_state(state)
-    devstack("up")
     prometheus_port = SERVICES_PORT_BASE + 90
-    prometheus = start_prometheus(prometheus_port)
-    state["prometheus"] = prometheus.__dict__
+    prometheus = start_prometheus(prometheus_port, cluster.kubeconfig)
+    state["prometheus"] = [component.__dict__ for component in prometheus]
     save_state(state)
     prometheus_url = f"http://127.0.0.1:{prometheus_port}"
     wait_http(f"{prometheus_url}/-/ready")
-    phase("services", t)
+    phase("prometheus", t)
 
-    gateway_url = f"http://127.0.0.1:{SERVICES_PORT_BASE}"
+    gateway_url = gateway_node_port(cluster, node)
     endpoints = {
         "kubeconfig": cluster.kubeconfig,
         "gitea_url": gitea.url,
@@ -393,9 +632,10 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
         "gateway_url": gateway_url,
         "prometheus_url": prometheus_url,
         "node_address": node.node_ip,
+        "image_tags": image_tags,
     }
     path("endpoints.json").write_text(json.dumps(endpoints, indent=2))
-    return endpoints | {"argocd_version": argocd.version, "node": node.name}
+    return endpoints | {"argocd_version": argocd.version, "node": node.name, "images": images}
 
 
 def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: dict) -> int:
@@ -414,8 +654,10 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         rc2, phases["site.yml again"], output2 = run_site(path("site-again.log"))
         second = [line for line in output2.splitlines() if line.startswith("localhost ")]
         phases["push → Synced (webhook)"] = measure_push(endpoints, watcher, args.timeout)
+        pod_kill = measure_pod_kill(endpoints, args.timeout)
+        promotion = measure_promotion(endpoints, args.timeout)
     else:
-        rc2, second = None, []
+        rc2, second, pod_kill, promotion = None, [], None, None
     report = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "argocd_version": endpoints["argocd_version"],
@@ -434,6 +676,9 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         "sync_order": sorted(watcher.ready_at, key=watcher.ready_at.get),
         "applications": apps,
         "real_node": real_node(endpoints),
+        "images": endpoints["images"],
+        "pod_kill": pod_kill,
+        "promotion": promotion,
     }
     path("report.json").write_text(json.dumps(report, indent=2))
     print_report(report)
@@ -451,6 +696,12 @@ def real_node(endpoints: dict) -> dict:
         return {"name": endpoints["node"], "ready": False, "error": result.stderr.strip()}
     node = json.loads(result.stdout)
     info = node["status"].get("nodeInfo", {})
+    pods = subprocess.run(
+        ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "get", "pods", "-A", "-o", "json",
+         "--field-selector", f"spec.nodeName={endpoints['node']}"],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    items = json.loads(pods.stdout)["items"] if pods.returncode == 0 else []
     return {
         "name": endpoints["node"],
         "ready": any(
@@ -461,6 +712,17 @@ def real_node(endpoints: dict) -> dict:
         "kubelet_version": info.get("kubeletVersion"),
         "container_runtime": info.get("containerRuntimeVersion"),
         "taints": node["spec"].get("taints", []),
+        # Every pod the real node runs: ready (containers up, probes passing) or
+        # not, and succeeded (the migration Jobs).
+        "pods": {
+            pod["metadata"]["name"]: "Ready"
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in pod["status"].get("conditions", [])
+            )
+            else pod["status"].get("phase")
+            for pod in items
+        },
     }
 
 
@@ -480,10 +742,23 @@ def print_report(report: dict) -> None:
             f" {app['ready_after_s'] or '-':>7}  {(app['revision'] or '-')[:12]}"
         )
     print(f"  sync order: {' -> '.join(report['sync_order']) or '-'}")
+    if promotion := report.get("promotion"):
+        print(
+            f"  promote {promotion['service']} to {promotion['tag']}: pushed after"
+            f" {promotion['pushed_s']} s, new pods serving after {promotion['new_pods_serving_s']}"
+            f" s; {promotion['failed']} of {promotion['requests']} requests failed"
+        )
+    if kill := report.get("pod_kill"):
+        print(
+            f"  pod kill: {kill['pod']} replaced, Ready after {kill['replacement_ready_s']} s;"
+            f" {kill['failed']} of {kill['requests']} requests through the node port failed"
+        )
     node = report["real_node"]
     print(
         f"  real node: {node['name']} {'Ready' if node['ready'] else 'NOT Ready'}"
-        f" (kubelet {node.get('kubelet_version')}, {node.get('container_runtime')})"
+        f" (kubelet {node.get('kubelet_version')}, {node.get('container_runtime')}),"
+        f" pods Ready: {sum(v == 'Ready' for v in node.get('pods', {}).values())}"
+        f" of {len(node.get('pods', {}))}"
     )
 
 
@@ -491,9 +766,7 @@ def down(_: argparse.Namespace) -> int:
     state = load_state()
     survivors: list[str] = []
     if "prometheus" in state:
-        survivors += stop_components([Component(**state["prometheus"])])
-    if state.get("services"):
-        devstack("down")
+        survivors += stop_components([Component(**c) for c in state["prometheus"]])
     if "argocd" in state and Path(state["argocd"]).exists():
         survivors += ArgoCD.load(Path(state["argocd"])).stop()
     if "gitea" in state:
@@ -523,7 +796,7 @@ def status(_: argparse.Namespace) -> int:
     if "argocd" in state:
         components += ArgoCD.load(Path(state["argocd"])).components
     if "prometheus" in state:
-        components.append(Component(**state["prometheus"]))
+        components += [Component(**c) for c in state["prometheus"]]
     if "gitea" in state:
         base = Path(state["gitea"]["base"])
         components.append(Component("gitea", state["gitea"]["pid"], "", str(base / "gitea")))
@@ -540,6 +813,10 @@ def main(argv: list[str] | None = None) -> int:
     start.set_defaults(func=up)
     sub.add_parser("down", help="stop every process `up` started").set_defaults(func=down)
     sub.add_parser("status", help="show what runs").set_defaults(func=status)
+    refresh = sub.add_parser("pod-targets", help="(started by up) Prometheus's pod targets")
+    refresh.add_argument("--kubeconfig", required=True)
+    refresh.add_argument("--out", required=True)
+    refresh.set_defaults(func=pod_targets)
     args = parser.parse_args(argv)
     return args.func(args)
 

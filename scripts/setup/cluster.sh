@@ -2,11 +2,11 @@
 # Builds the simulated cluster's binaries (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl, kwok, helm, istioctl,
 # controller-gen), its CRDs, and the real node's binaries (kubelet, kube-proxy and
-# the sandbox's pause from go/node at the same Kubernetes release, and CoreDNS)
-# into a cache outside the work tree, keyed by every pin, then links them into
-# build/bin and build/crds. A fresh clone on the same machine therefore builds
-# nothing. Each piece is skipped once present, so an interrupted cold build
-# resumes where it stopped.
+# the sandbox's pause from go/node at the same Kubernetes release, CoreDNS, and
+# k6 for the load generator's image) into a cache outside the work tree, keyed
+# by every pin, then links them into build/bin and build/crds. A fresh clone on
+# the same machine therefore builds nothing. Each piece is skipped once present,
+# so an interrupted cold build resumes where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/cluster
@@ -28,7 +28,7 @@ crds="$root/crds-$crds_key"
 # The real node's binaries have a key of their own, so adding them (or changing
 # how they are built) rebuilds nothing of the control plane.
 node_recipe=1
-node_key=$( (echo "$node_recipe"; grep -E '^(KUBERNETES|COREDNS)_' "$here/versions.env"
+node_key=$( (echo "$node_recipe"; grep -E '^(KUBERNETES|COREDNS|K6)_' "$here/versions.env"
   cat "$here"/go/node/go.{mod,sum} "$here"/go/node/pause/*.go) | sha256sum | cut -c1-16)
 node_bin="$cache/node/$node_key/bin"
 
@@ -80,7 +80,8 @@ build_node() {
     -o "$node_bin/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy &&
     CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" \
       -o "$node_bin/pause" ./pause) &&
-    bin=$node_bin go_install "github.com/coredns/coredns@$COREDNS_VERSION" ""
+    bin=$node_bin go_install "github.com/coredns/coredns@$COREDNS_VERSION" "" &&
+    bin=$node_bin go_install "go.k6.io/k6@$K6_VERSION" ""
 }
 
 build_etcd() {
@@ -131,7 +132,7 @@ fi
 
 if [[ ! -f $node_bin/../.complete ]]; then
   mkdir -p "$node_bin"
-  (root=$node_bin/.. timed "kubelet, kube-proxy, pause, coredns" build_node)
+  (root=$node_bin/.. timed "kubelet, kube-proxy, pause, coredns, k6" build_node)
   touch "$node_bin/../.complete"
 fi
 

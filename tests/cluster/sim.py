@@ -490,6 +490,9 @@ class SimCluster:
                     # A real node (tests/cluster/node.py) is reached at its address,
                     # for logs and exec: its name resolves nowhere.
                     "--kubelet-preferred-address-types=InternalIP,Hostname",
+                    # Namespace annotations that put a namespace's pods on given nodes
+                    # (the rehearsal sends its blog to the real node); inert elsewhere.
+                    "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction",
                     "--allow-privileged=true",
                     "--profiling=false",
                     "--v=1",

@@ -1,0 +1,129 @@
+"""`make rehearsal` end to end, run once for the module: site.yml on the simulated
+cluster with Argo CD deploying the blog onto the real node (tests/cluster/node.py)
+from the images built here, verify's smoke test through the node's port, a pod
+killed and replaced and a promoted tag rolled out while the blog keeps
+answering, and `make rehearsal-down` leaving nothing behind. The report's table
+is printed; build/rehearsal/report.json goes with the rest at the end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.cluster.node import BRIDGE
+
+pytestmark = pytest.mark.slow
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATE = REPO_ROOT / "build" / "rehearsal"
+NAMESPACE = "titanium-local"
+# What the local overlay runs, each on the real node.
+WORKLOADS = ("api-gateway", "auth-service", "blog-service", "user-service", "postgres",
+             "redis", "redis-ratelimit", "loadgen")  # fmt: skip
+MIGRATIONS = ("auth-service-migrate", "blog-service-migrate", "user-service-migrate")
+
+
+def rehearsal(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts/rehearsal.py"), *args],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[tuple[subprocess.CompletedProcess[str], dict]]:
+    if (STATE / "state.json").exists():
+        pytest.fail("a rehearsal already runs in this checkout: `make rehearsal-down` first")
+    images = subprocess.run(["make", "images", "rehearsal-images"], cwd=REPO_ROOT,
+                            capture_output=True, text=True)  # fmt: skip
+    assert images.returncode == 0, images.stdout[-3000:] + images.stderr[-3000:]
+    up = rehearsal("up")
+    report_file = STATE / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    try:
+        yield up, report
+    finally:
+        if (STATE / "state.json").exists():  # the last test did not get to stop it
+            rehearsal("down", timeout=300)
+
+
+@pytest.mark.timeout(1800)
+def test_site_yml_runs_and_argo_cd_syncs_everything(run, capsys) -> None:
+    up, report = run
+    with capsys.disabled():
+        print(up.stdout[up.stdout.find("rehearsal report") :])
+    assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-4000:]
+    assert report["site_yml_rc"] == 0
+    assert report["all_synced_healthy"], report["applications"]
+
+
+def test_the_blog_runs_on_the_real_node(run) -> None:
+    _, report = run
+    node = report["real_node"]
+    assert node["ready"], node
+    pods = node["pods"]
+
+    def owner(pod: str) -> str:
+        return pod.rsplit("-", 2)[0] if pod.count("-") >= 2 else pod
+
+    ready = {owner(name) for name, state in pods.items() if state == "Ready"}
+    assert set(WORKLOADS) - {"postgres"} <= ready, pods
+    assert pods.get("postgres-0") == "Ready", pods
+    # The PreSync migrations ran to completion against the in-cluster database.
+    done = {name.rsplit("-", 1)[0] for name, state in pods.items() if state == "Succeeded"}
+    assert set(MIGRATIONS) <= done, pods
+    kubeconfig = json.loads((STATE / "endpoints.json").read_text())["kubeconfig"]
+    listed = subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig, "-n", NAMESPACE, "get", "pods", "-o", "json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    nodes = {pod["spec"].get("nodeName") for pod in json.loads(listed.stdout)["items"]}
+    assert nodes == {node["name"]}  # nothing of the blog on a kwok node
+    # Each image is the one built here, under the reference the overlay gives it.
+    assert len(report["images"]) == 7
+    assert all(digest.startswith("sha256:") for digest in report["images"].values())
+
+
+def test_the_blog_answers_through_the_node_port(run) -> None:
+    _, report = run
+    gateway = report["endpoints"]["gateway_url"]
+    address = urlsplit(gateway)
+    assert address.hostname == report["real_node"]["address"]
+    assert 30000 <= address.port <= 32767
+    assert httpx.get(f"{gateway}/blog/", timeout=10).status_code == 200
+    # verify's smoke test (register, log in, post, read back) went through it.
+    site_log = (STATE / "site.log").read_text()
+    assert "everything verified" in site_log
+
+
+def test_a_killed_pod_is_replaced_while_the_blog_answers(run) -> None:
+    _, report = run
+    kill = report["pod_kill"]
+    assert kill["replacement_ready_s"] is not None, kill
+    assert kill["requests"] > 0
+    assert kill["failed"] == 0, kill
+
+
+def test_a_promoted_tag_rolls_out_while_the_blog_answers(run) -> None:
+    _, report = run
+    promotion = report["promotion"]
+    assert promotion["promote_rc"] == 0, (STATE / "promote.log").read_text()[-3000:]
+    assert promotion["new_pods_serving_s"] is not None, promotion
+    assert promotion["requests"] > 0
+    assert promotion["failed"] == 0, promotion
+
+
+def test_rehearsal_down_leaves_nothing_behind(run) -> None:
+    down = rehearsal("down", timeout=300)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert not STATE.exists()
+    assert not Path(f"/sys/class/net/{BRIDGE}").exists()
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    assert "KUBE-" not in rules
+    assert "build/rehearsal" not in Path("/proc/self/mountinfo").read_text()
