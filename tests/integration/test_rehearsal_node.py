@@ -61,6 +61,9 @@ def test_site_yml_runs_and_argo_cd_syncs_everything(run, capsys) -> None:
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-4000:]
     assert report["site_yml_rc"] == 0
     assert report["all_synced_healthy"], report["applications"]
+    # Once Argo CD owns what the first run seeded, a second site.yml changes nothing.
+    assert report["second_run_rc"] == 0
+    assert " changed=0 " in " ".join(report["second_run_recap"]), report["second_run_recap"]
 
 
 def test_the_blog_runs_on_the_real_node(run) -> None:
