@@ -124,7 +124,7 @@ def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values)
                 "all": {
                     "hosts": {"localhost": {"ansible_connection": "local"}},
                     "vars": {
-                        "titanium_environment": "dev",
+                        "titanium_environment": "Dev",
                         "k3s_cluster_cidr": "10.42.0.0/16",
                         "k3s_service_cidr": "10.42.128.0/17",
                         "titanium_node_cidr": "192.168.0.0/24",
@@ -154,8 +154,9 @@ def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values)
         check=False,
     )
     output = result.stdout + result.stderr
-    assert "Preflight found 6 problem(s); nothing has been changed" in output
-    assert 'titanium_environment is \\"dev\\"' in output
+    assert "Preflight found 7 problem(s); nothing has been changed" in output
+    assert "environment name 'Dev' is not usable: lowercase letters, digits and '-'" in output
+    assert 'titanium_environment is \\"Dev\\" with no values' in output
     assert "vault_redis_password (Redis AUTH password) still holds its placeholder" in output
     assert "k3s_servers has 2 hosts: embedded etcd needs an odd number" in output
     assert "hosts in both k3s_servers and k3s_agents: s1" in output
