@@ -33,8 +33,10 @@ def calls() -> list[dict]:
             if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == CALLER):
                 continue
             path, body = node.args[2], node.args[3]
-            model = body.func.value.id  # <model instance>.model_dump()
-            request_model = function.args.args[0].annotation.id
+            # The body is <parameter>.model_dump(): its model is that parameter's annotation.
+            sent = body.func.value.id
+            parameters = {arg.arg: arg.annotation for arg in function.args.args}
+            assert sent in parameters, f"{function.name} sends {sent}, not one of its parameters"
             read = {
                 sub.slice.value
                 for sub in ast.walk(function)
@@ -46,8 +48,7 @@ def calls() -> list[dict]:
                 {
                     "function": function.name,
                     "path": path.value,
-                    "model": getattr(auth_schemas, request_model),
-                    "argument": model,
+                    "model": getattr(auth_schemas, parameters[sent].id),
                     "read": read,
                 }
             )
