@@ -54,6 +54,7 @@ from tests.cluster.sim import (  # noqa: E402  import after sys.path
 )
 from tests.support.argocd import ArgoCD  # noqa: E402
 from tests.support.gitea import GiteaServer, stop_state  # noqa: E402
+from titanium_tools import inventory  # noqa: E402
 
 STATE_DIR = ROOT / "build" / "rehearsal"
 INVENTORY = ROOT / "inventories" / "rehearsal"
@@ -137,6 +138,13 @@ def podman(*args: str) -> str:
     ).stdout.strip()  # fmt: skip
 
 
+def image_repository(service: str) -> str:
+    """Where the overlay takes a service's image from: the registry local's
+    inventory names, as the render composes it."""
+    common = yaml.safe_load((ROOT / "gitops/values/common.yml").read_text())
+    return f"{inventory.values('local')['image_registry']}/{common['image_prefix']}{service}"
+
+
 def load_images(node: RealNode) -> tuple[dict[str, str], dict[str, str]]:
     """Every image the overlay runs, imported into the node's containerd under the
     name the overlay gives it. The services' (`make images`) get a tag made from
@@ -151,7 +159,7 @@ def load_images(node: RealNode) -> tuple[dict[str, str], dict[str, str]]:
         local = f"localhost/titanium-{service}:dev"
         tag = "rehearsal-" + podman("image", "inspect", "--format", "{{.Id}}", local)[:12]
         tags[service] = tag
-        wanted[f"{common['image_registry']}/{common['image_prefix']}{service}:{tag}"] = local
+        wanted[f"{image_repository(service)}:{tag}"] = local
     for key, local in DATA_IMAGES.items():
         wanted[common[key]] = local
     archives = path("images")
@@ -473,8 +481,7 @@ def measure_promotion(endpoints: dict, timeout: float) -> dict:
     the time from the run's start to its push, and to every gateway pod running
     the new tag and Ready (a real rolling update), and the requests that failed."""
     service = "api-gateway"
-    common = yaml.safe_load((ROOT / "gitops/values/common.yml").read_text())
-    repository = f"{common['image_registry']}/{common['image_prefix']}{service}"
+    repository = image_repository(service)
     old_tag = endpoints["image_tags"][service]
     new_tag = f"{old_tag}-promoted"
     RealNode.load(path("node.json")).ctr(

@@ -409,7 +409,9 @@ def sync_tree(src: Path, checkout: Path, paths: list[str], preserve: list[str]) 
 
 
 def set_image_tags(checkout: Path, relative: str, tags: dict) -> None:
-    """Rewrite `newTag` of the named images in a kustomization or component."""
+    """Rewrite `newTag` of the named images in a kustomization or component; a
+    value `tag@sha256:...` pins the digest too, a bare tag drops any digest (a
+    digest left from the previous release would keep deploying that release)."""
     import yaml
 
     (relative,) = _check_paths([relative])
@@ -433,7 +435,14 @@ def set_image_tags(checkout: Path, relative: str, tags: dict) -> None:
         if image not in entries:
             known = ", ".join(sorted(entries)) or "none"
             raise SeedError("input", f"{relative} pins no image {image!r} (it pins: {known})")
-        entries[image]["newTag"] = str(tag)
+        tag, _, digest = str(tag).partition("@")
+        entries[image]["newTag"] = tag
+        if digest and not re.match(r"^sha256:[0-9a-f]{64}$", digest):
+            raise SeedError("input", f"{image}: {digest!r} is not a sha256 digest")
+        if digest:
+            entries[image]["digest"] = digest
+        else:
+            entries[image].pop("digest", None)
     body = yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
     new = header + body
     if new != text:

@@ -38,9 +38,23 @@ DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "gitops"
 
 # Docker's tag grammar; "latest" is refused because it pins nothing.
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# A content digest as registries report it (the blog's images are sha256-addressed).
+IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# A registry host (with an optional port) and an optional path below it, in
+# lowercase as image references require: ghcr.io/org, 127.0.0.1:5000, localhost.
+IMAGE_REGISTRY = re.compile(
+    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+)
 HEADER = "# Rendered from gitops/{src} for {env}; edit the source, not this file.\n"
 SERVICE_PLACEHOLDER = "__service__"
-REQUIRED_ENV_KEYS = ("namespace", "hostname", "loadgen", "image_tags", "postgres_storage")
+REQUIRED_ENV_KEYS = (
+    "namespace",
+    "hostname",
+    "loadgen",
+    "image_registry",
+    "image_tags",
+    "postgres_storage",
+)
 
 # Source folder in gitops/ -> folder in the rendered repository. Only the
 # environment-specific folders carry the environment's name, so every
@@ -115,6 +129,18 @@ def load_values(
         if service not in values["services"]:
             raise RenderError(f"{env}: image_tags names unknown service {service!r}")
         check_image_tag(service, tag)
+    check_image_registry(env, values["image_registry"])
+    digests = values.setdefault("image_digests", {})
+    if not isinstance(digests, dict):
+        raise RenderError(f"{env}: image_digests must map services to digests, not {digests!r}")
+    for service, digest in digests.items():
+        if service not in values["services"]:
+            raise RenderError(f"{env}: image_digests names unknown service {service!r}")
+        if not isinstance(digest, str) or not IMAGE_DIGEST.match(digest):
+            raise RenderError(
+                f"malformed image digest {digest!r} for {service}: expected sha256: and "
+                "64 lowercase hex digits, as the registry reports it"
+            )
     proxies = values.get("ingress_trusted_proxies")
     if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
         raise RenderError(
@@ -142,6 +168,15 @@ def check_image_tag(service: str, tag: object) -> None:
         raise RenderError(
             f"malformed image tag {tag!r} for {service}: a tag is 1-128 characters of "
             "letters, digits, '_', '.', '-', not starting with '.' or '-', and not 'latest'"
+        )
+
+
+def check_image_registry(env: str, registry: object) -> None:
+    if not isinstance(registry, str) or not IMAGE_REGISTRY.match(registry):
+        raise RenderError(
+            f"{env}: image_registry {registry!r} is not a registry: a lowercase host with an "
+            "optional :port and /path (ghcr.io/my-org, 127.0.0.1:5000, localhost), no scheme "
+            "and no trailing '/'; set it in the inventory's group_vars/all/environment.yml"
         )
 
 

@@ -21,7 +21,9 @@ extends_documentation_fragment:
   - titanium.platform.git_remote
 options:
   tags:
-    description: Image name to its new tag.
+    description:
+      - Image name to its new tag; C(TAG@sha256:DIGEST) also pins the digest the nodes pull
+        (M(titanium.platform.image_digest) reads it from the registry), a bare tag drops any digest.
     type: dict
     required: true
   file:

@@ -50,6 +50,19 @@ options:
     description: Service name to image tag, overriding the environment's values.
     type: dict
     default: {}
+  image_digests:
+    description:
+      - Service name to the digest its tag names in the registry
+        (M(titanium.platform.image_digest)), pinned beside the tag in the environment's
+        images component.
+    type: dict
+    default: {}
+  image_pull_secret:
+    description:
+      - Whether the blog's ServiceAccounts name the Secret C(titanium-registry) as their image
+        pull secret (the registry wants credentials). Unset keeps the values'
+        C(image_pull_secret) (false).
+    type: bool
   ingress_trusted_proxies:
     description:
       - HTTP proxies in front of the ingress gateway that append to X-Forwarded-For, as the
@@ -130,6 +143,8 @@ def main() -> None:
             "repo_url": {"type": "str"},
             "repo_revision": {"type": "str"},
             "image_tags": {"type": "dict", "default": {}},
+            "image_digests": {"type": "dict", "default": {}},
+            "image_pull_secret": {"type": "bool"},
             "ingress_trusted_proxies": {"type": "int"},
             "auth_next_signing_key": {"type": "bool"},
         },
@@ -147,6 +162,10 @@ def main() -> None:
         overrides["repo_revision"] = params["repo_revision"]
     if params["image_tags"]:
         overrides["image_tags"] = params["image_tags"]
+    if params["image_digests"]:
+        overrides["image_digests"] = params["image_digests"]
+    if params["image_pull_secret"] is not None:
+        overrides["image_pull_secret"] = params["image_pull_secret"]
     if params["ingress_trusted_proxies"] is not None:
         overrides["ingress_trusted_proxies"] = params["ingress_trusted_proxies"]
     if params["auth_next_signing_key"] is not None:

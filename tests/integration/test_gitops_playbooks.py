@@ -1,6 +1,8 @@
 """playbooks/gitops.yml and the promote/rollback runbooks, run by ansible-playbook
-against a real bare repository (the Kubernetes registration is switched off here;
-test_gitops_apply.py covers the manifests against a real API server)."""
+against a real bare repository and a real registry (staging pins digests, so
+every tag is read from the registry first; the Kubernetes registration is
+switched off here; test_gitops_apply.py covers the manifests against a real API
+server)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,28 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import run_on_localhost
+from tests.support.registry import Registry, registry_server
 from titanium_tools import inventory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV = "staging"
 IMAGES = f"services/overlays/{ENV}/images/kustomization.yaml"
+VALUES = inventory.values(ENV)
+PREFIX = yaml.safe_load((REPO_ROOT / "gitops/values/common.yml").read_text())["image_prefix"]
+PUBLISHED = ("2.0.0", "1.4.0")
+VALUES_IN_USE = dict(VALUES)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registry() -> Registry:
+    """What CI would have published: the inventory's first tags and two releases.
+    Every playbook of this module reads its digests from here."""
+    with registry_server() as server:
+        VALUES_IN_USE["image_registry"] = server.host
+        for service, first in VALUES["image_tags"].items():
+            for tag in {*PUBLISHED, str(first)}:
+                server.digests[service, tag] = server.publish(PREFIX + service, tag)
+        yield server
 
 
 @pytest.fixture
@@ -28,7 +47,8 @@ def remote(tmp_path) -> Path:
 def playbook(remote: Path, tmp_path: Path, name: str, *args: str) -> subprocess.CompletedProcess:
     extra = {
         "titanium_environment": ENV,
-        "titanium_environment_values": inventory.values(ENV),
+        "titanium_environment_values": VALUES_IN_USE,
+        "titanium_image_registry_tls_verify": False,
         "gitserver_enabled": False,
         "gitops_repo_url": f"file://{remote}",
         "gitops_register_with_argocd": False,
@@ -53,7 +73,9 @@ def log(remote: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(remote, tmp_path):
+def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(
+    remote, tmp_path, registry
+):
     check = playbook(remote, tmp_path, "playbooks/gitops.yml", "--check", "--diff")
     assert "changed=1" in recap(check)
     assert "+kind: AppProject" in check.stdout
@@ -64,6 +86,10 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(remote
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
     assert log(remote) == [f"Seed {ENV} from Titanium"]
+    seeded = pins(remote)
+    for service, tag in VALUES["image_tags"].items():
+        assert seeded[service]["newName"] == f"{registry.host}/{PREFIX}{service}"
+        assert seeded[service]["digest"] == registry.digests[service, str(tag)]
 
     promote = ("-e", "service=blog-service", "-e", "image_tag=1.4.0")
     assert "changed=1" in recap(
@@ -74,11 +100,34 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(remote
     )
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
     assert log(remote)[0] == f"promote blog-service to 1.4.0 in {ENV}"
+    promoted = pins(remote)
+    assert promoted["blog-service"]["digest"] == registry.digests["blog-service", "1.4.0"]
+    assert promoted["user-service"] == seeded["user-service"]
 
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
     assert log(remote)[0] == f"rollback: promote blog-service to 1.4.0 in {ENV}"
     assert "1.4.0" not in git(remote, "show", f"main:{IMAGES}")
+
+
+@pytest.mark.slow
+def test_promote_refuses_a_tag_the_registry_does_not_have(remote, tmp_path):
+    assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
+    before = log(remote)
+    refused = playbook(
+        remote,
+        tmp_path,
+        "playbooks/runbooks/promote.yml",
+        "-e",
+        "service=blog-service",
+        "-e",
+        "image_tag=9.9.9",
+    )
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert f"has no tag '9.9.9' of {PREFIX}blog-service" in said
+    assert "tags it has: 0.1.0, 1.4.0, 2.0.0" in said
+    assert log(remote) == before, "nothing is committed for a tag the registry lacks"
 
 
 @pytest.mark.parametrize(
@@ -98,15 +147,15 @@ def test_promote_refuses_bad_input_before_touching_git(remote, tmp_path, args, c
     ).returncode
 
 
+def pins(remote: Path) -> dict[str, dict]:
+    """Service name to what the environment's images kustomization pins for it."""
+    shown = git(remote, "show", f"main:{IMAGES}")
+    return {entry["name"].removeprefix(PREFIX): entry for entry in yaml.safe_load(shown)["images"]}
+
+
 def tags(remote: Path) -> dict[str, str]:
     """Service name to the tag the environment's images kustomization pins."""
-    values = yaml.safe_load((REPO_ROOT / "gitops/values/common.yml").read_text())
-    prefix = f"{values['image_registry']}/{values['image_prefix']}"
-    shown = git(remote, "show", f"main:{IMAGES}")
-    return {
-        entry["name"].removeprefix(prefix): str(entry["newTag"])
-        for entry in yaml.safe_load(shown)["images"]
-    }
+    return {service: str(entry["newTag"]) for service, entry in pins(remote).items()}
 
 
 def promote(remote, tmp_path, service: str, tag: str, promotion: str) -> None:

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils.git_seed import (
     SeedError,
@@ -129,3 +130,18 @@ def test_set_image_tags_rewrites_only_the_named_image_and_keeps_the_header(tmp_p
     assert "newTag: '1.0'" in text and "newTag: '2.1'" in text
     with pytest.raises(SeedError, match="pins no image 'r/c'"):
         set_image_tags(file, "images.yaml", {"r/c": "1"})
+
+
+def test_a_tag_with_a_digest_pins_it_and_a_bare_tag_drops_the_old_one(tmp_path):
+    digest = "sha256:" + "0f" * 32
+    file = tree(
+        tmp_path, {"images.yaml": "images:\n- name: r/a\n  newName: reg/r/a\n  newTag: '1.0'\n"}
+    )
+    set_image_tags(file, "images.yaml", {"r/a": f"1.1@{digest}"})
+    (entry,) = yaml.safe_load((tmp_path / "images.yaml").read_text())["images"]
+    assert entry == {"name": "r/a", "newName": "reg/r/a", "newTag": "1.1", "digest": digest}
+    set_image_tags(file, "images.yaml", {"r/a": "1.2"})
+    (entry,) = yaml.safe_load((tmp_path / "images.yaml").read_text())["images"]
+    assert entry == {"name": "r/a", "newName": "reg/r/a", "newTag": "1.2"}
+    with pytest.raises(SeedError, match="is not a sha256 digest"):
+        set_image_tags(file, "images.yaml", {"r/a": "1.3@sha256:abc"})

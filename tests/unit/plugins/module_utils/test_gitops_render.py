@@ -30,9 +30,64 @@ def test_malformed_image_tags_are_refused(tag):
 def test_well_formed_tags_are_rendered_into_the_images_component(tag):
     files = inventory.render("staging", overrides={"image_tags": {"blog-service": tag}})
     component = yaml.safe_load(files["services/overlays/staging/images/kustomization.yaml"])
-    tags = {entry["name"].rsplit("/", 1)[1]: entry["newTag"] for entry in component["images"]}
+    tags = {entry["name"]: entry["newTag"] for entry in component["images"]}
     assert tags["titanium-blog-service"] == tag
     assert tags["titanium-user-service"] == "0.1.0"
+
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def _images(env, **overrides):
+    files = inventory.render(env, overrides=overrides)
+    component = yaml.safe_load(files[f"services/overlays/{env}/images/kustomization.yaml"])
+    return {entry["name"]: entry for entry in component["images"]}
+
+
+def test_each_environment_names_its_own_registry_and_a_digest_pins_the_image():
+    images = _images("staging", image_digests={"blog-service": DIGEST})
+    assert (
+        images["titanium-blog-service"]["newName"]
+        == "ghcr.io/titanium-platform/titanium-blog-service"
+    )
+    assert images["titanium-blog-service"]["digest"] == DIGEST
+    assert "digest" not in images["titanium-user-service"]
+    local = _images("local", image_registry="127.0.0.1:5000")
+    assert local["titanium-api-gateway"]["newName"] == "127.0.0.1:5000/titanium-api-gateway"
+
+
+@pytest.mark.parametrize(
+    "registry", ["https://ghcr.io/x", "ghcr.io/x/", "GHCR.io", "", None, "a b"]
+)
+def test_a_registry_that_is_no_image_reference_prefix_is_refused(registry):
+    with pytest.raises(gitops.RenderError, match="is not a registry"):
+        inventory.render("staging", overrides={"image_registry": registry})
+
+
+@pytest.mark.parametrize(
+    ("digests", "message"),
+    [
+        ({"blog-service": "sha256:abc"}, "malformed image digest"),
+        ({"blog-service": "SHA256:" + "ab" * 32}, "malformed image digest"),
+        ({"search-service": DIGEST}, "unknown service 'search-service'"),
+    ],
+)
+def test_malformed_or_stray_digests_are_refused(digests, message):
+    with pytest.raises(gitops.RenderError, match=message):
+        inventory.render("staging", overrides={"image_digests": digests})
+
+
+def test_a_pull_secret_is_named_by_every_service_account_only_when_wanted():
+    def patches(**overrides):
+        files = inventory.render("staging", overrides=overrides)
+        overlay = yaml.safe_load(files["services/overlays/staging/kustomization.yaml"])
+        return [p for p in overlay["patches"] if p["target"].get("kind") == "ServiceAccount"]
+
+    assert patches() == []
+    (patch,) = patches(image_pull_secret=True)
+    assert yaml.safe_load(patch["patch"]) == [
+        {"op": "add", "path": "/imagePullSecrets", "value": [{"name": "titanium-registry"}]}
+    ]
 
 
 def test_a_tag_for_an_unknown_service_is_named():
