@@ -6,7 +6,9 @@ Alertmanager whose webhook receiver is this test process."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -31,13 +33,12 @@ class Observed:
     prometheus: Prometheus
     alertmanager: Alertmanager
     webhook: WebhookRecorder
-    traffic: Traffic
+    traffic: Traffic | None = None
 
 
-@pytest.fixture(scope="module")
-def observed(tmp_path_factory) -> Iterator[Observed]:
-    """Everything running, traffic flowing; the tests share one timeline."""
-    work = tmp_path_factory.mktemp("observability")
+@contextmanager
+def observing(work: Path) -> Iterator[Observed]:
+    """Everything running, no traffic yet."""
     monitoring = render_monitoring(ENV, work)
     with (
         blog_stack(work) as stack,
@@ -55,8 +56,15 @@ def observed(tmp_path_factory) -> Iterator[Observed]:
             # otherwise re-sent only after the default minute.
             flags=["--rules.alert.resend-delay=2s"],
         ) as prometheus:
-            traffic = Traffic(stack).start()
-            try:
-                yield Observed(stack, monitoring, prometheus, alertmanager, webhook, traffic)
-            finally:
-                traffic.stop()
+            yield Observed(stack, monitoring, prometheus, alertmanager, webhook)
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory) -> Iterator[Observed]:
+    """Everything running, traffic flowing; the tests share one timeline."""
+    with observing(tmp_path_factory.mktemp("observability")) as running:
+        running.traffic = Traffic(running.stack).start()
+        try:
+            yield running
+        finally:
+            running.traffic.stop()

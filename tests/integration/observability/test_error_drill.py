@@ -1,0 +1,128 @@
+"""The error-scenario drill (playbooks/runbooks/error-scenario-drill.yml), run by
+ansible-playbook against the real blog stack, a real Prometheus evaluating the
+rendered `local` rules and a real Alertmanager. Nothing else sends traffic, so
+every error seen is the drill's: its 404s and 405s show in the Golden Signals
+panels and in the gateway's log lines (what Alloy ships to Loki; no Loki runs
+here), and its burst of 5xx, with blog-service stopped by the drill, makes
+HighErrorRate reach the receiver."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration.observability.conftest import observing
+from tests.support.ansible_run import run_on_localhost
+from tests.support.monitoring import fill_grafana_variables
+from titanium_tools import inventory
+
+pytestmark = pytest.mark.slow
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DRILL = "playbooks/runbooks/error-scenario-drill.yml"
+BY_CODE = "Requests by response code (api-gateway)"
+ERRORS = "Errors (4xx and 5xx share of requests)"
+CLIENT_ERRORS = 10  # of each code
+BURST = 40
+
+
+@pytest.fixture(scope="module")
+def quiet(tmp_path_factory):
+    with observing(tmp_path_factory.mktemp("error-drill")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def drilled(quiet, tmp_path_factory):
+    pid_file = tmp_path_factory.mktemp("run") / "blog.pid"
+    pid_file.write_text(str(quiet.stack.services["blog"].process.pid))
+    variables = {
+        "titanium_environment_values": inventory.values("local"),
+        "drill_namespace": quiet.monitoring.values["namespace"],
+        "drill_outage": "process",
+        "drill_pid_file": str(pid_file),
+        "drill_ingress_url": quiet.stack.gateway,
+        "drill_prometheus_url": quiet.prometheus.url,
+        "drill_alertmanager_url": quiet.alertmanager.url,
+        "drill_client_errors": CLIENT_ERRORS,
+        "drill_client_error_pause": 0.1,
+        "drill_burst_requests": BURST,
+        "drill_burst_pause": 0.1,
+        "drill_panel_wait_seconds": 60,
+        "drill_alert_wait_seconds": 60,
+    }
+    started = time.monotonic()
+    result = run_on_localhost(DRILL, variables, timeout=240)
+    print(f"error drill: {time.monotonic() - started:.1f} s")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def panel(quiet, title: str) -> list[str]:
+    return [expr for where, expr in quiet.monitoring.queries if where.endswith(f"/ {title}")]
+
+
+def test_the_drill_watches_the_panel_as_rendered(quiet):
+    (play,) = yaml.safe_load((REPO_ROOT / DRILL).read_text())
+    watched = play["vars"]["drill_panel_query"].replace(
+        "{{ drill_namespace }}", quiet.monitoring.values["namespace"]
+    )
+    assert panel(quiet, BY_CODE) == [watched]
+
+
+def test_client_errors_show_by_code_and_in_the_errors_panel(drilled, quiet):
+    assert "Requests by response code: 404" in drilled.stdout, drilled.stdout
+    (by_code,) = panel(quiet, BY_CODE)
+    shown = {r["metric"]["status"] for r in quiet.prometheus.query(fill_grafana_variables(by_code))}
+    assert {"404", "405", "502"} <= shown, shown
+    counted = {
+        r["metric"]["status"]: float(r["value"][1])
+        for r in quiet.prometheus.query(
+            'sum by (status) (http_requests_total{service="api-gateway", status=~"4..|5.."})'
+        )
+    }
+    assert counted == {"404": CLIENT_ERRORS, "405": CLIENT_ERRORS, "502": BURST}, counted
+    four, five = panel(quiet, ERRORS)
+    for expr in (four, five):
+        (gateway,) = [
+            r
+            for r in quiet.prometheus.query(fill_grafana_variables(expr))
+            if r["metric"]["service"] == "api-gateway"
+        ]
+        assert float(gateway["value"][1]) > 0, expr
+
+
+def test_client_errors_are_in_the_log_lines_loki_would_get(drilled, quiet):
+    logging = yaml.safe_load((REPO_ROOT / "roles/logging/defaults/main.yml").read_text())
+    shipped = logging["logging_json_labels"] + logging["logging_json_metadata"]
+    lines = [
+        json.loads(line)
+        for line in quiet.stack.services["gateway"].logs().splitlines()
+        if line.startswith("{")
+    ]
+    errors = [e for e in lines if e.get("event") == "request" and e["status"] in (404, 405)]
+    assert Counter((e["method"], e["path"], e["status"]) for e in errors) == {
+        ("GET", "/api/drill-no-such-page", 404): CLIENT_ERRORS,
+        ("DELETE", "/api/posts", 405): CLIENT_ERRORS,
+    }
+    for entry in errors:
+        missing = [field for field in shipped if field not in entry]
+        assert not missing, f"Alloy extracts {missing}, absent from {entry}"
+
+
+def test_the_burst_fires_high_error_rate_for_the_gateway_alone(drilled, quiet):
+    assert quiet.stack.services["blog"].process.poll() is not None, "the drill left blog running"
+    assert "HighErrorRate fired for api-gateway" in " ".join(drilled.stdout.split())
+    alert = quiet.webhook.wait_for(
+        lambda a: a["status"] == "firing" and a["labels"]["alertname"] == "HighErrorRate"
+    )
+    assert alert["labels"]["service"] == "api-gateway"
+    assert alert["labels"]["severity"] == "critical"
+    assert {
+        a["labels"]["service"]
+        for a in quiet.webhook.received(lambda a: a["labels"]["alertname"] == "HighErrorRate")
+    } == {"api-gateway"}
