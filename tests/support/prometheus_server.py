@@ -63,10 +63,12 @@ def running_prometheus(
     rule_files: list[Path] = (),
     alertmanagers: list[str] = (),
     flags: list[str] = (),
+    address: str = "127.0.0.1",
 ) -> Iterator[Prometheus]:
     """Scrape `targets` as job "test", or the given `scrape_configs`; evaluate
     `rule_files` and send alerts to the `alertmanagers` (host:port); `flags` go
-    to the command line."""
+    to the command line. `address` is where it listens (the Kubernetes API server
+    proxies to no loopback address)."""
     binary = shutil.which("prometheus")
     if binary is None:
         raise RuntimeError("prometheus is missing: run `make setup` (Debian package prometheus)")
@@ -84,12 +86,12 @@ def running_prometheus(
     config = workdir / "prometheus.yml"
     config.write_text(json.dumps(settings))
     log = workdir / "prometheus.log"
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address}:{port}"
     command = [
         binary,
         f"--config.file={config}",
         f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.listen-address={address}:{port}",
         "--web.enable-lifecycle",
         *flags,
     ]
