@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.titanium.platform.plugins.module_utils.service_proxy import (
+    ServiceNameError,
+    describe,
+    through_api,
+)
+
 SIGNALS = (
     "requests_per_second",
     "p95_ms",
@@ -122,6 +128,13 @@ class PrometheusClient:
     timeout: float = 10.0
     bearer_token: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # The API server's TLS and client certificate, when Prometheus is reached through it.
+    ca_path: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    validate_certs: bool = True
+    # How messages name the way in; the URL when empty.
+    via: str = ""
 
     def instant(self, query: str) -> list[dict]:
         return self._result("/api/v1/query", {"query": query}, "vector")
@@ -150,7 +163,8 @@ class PrometheusClient:
         if data:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if self.bearer_token:
-            headers["Authorization"] = f"Bearer {self.bearer_token}"
+            headers.setdefault("Authorization", f"Bearer {self.bearer_token}")
+        where = f"{self.via} ({endpoint})" if self.via else endpoint
         try:
             with open_url(
                 endpoint,
@@ -158,22 +172,69 @@ class PrometheusClient:
                 method="POST" if data else "GET",
                 headers=headers,
                 timeout=self.timeout,
+                ca_path=self.ca_path,
+                client_cert=self.client_cert,
+                client_key=self.client_key,
+                validate_certs=self.validate_certs,
             ) as response:
                 body = json.load(response)
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")[:500]
-            raise PrometheusError(f"{endpoint} answered {error.code}: {detail}") from error
+            raise PrometheusError(f"{where} answered {error.code}: {detail}") from error
         except (urllib.error.URLError, TimeoutError, OSError) as error:
-            raise PrometheusError(f"cannot reach Prometheus at {endpoint}: {error}") from error
+            raise PrometheusError(f"cannot reach Prometheus at {where}: {error}") from error
         if body.get("status") != "success":
             raise PrometheusError(f"query failed: {body.get('error', body)}")
         return body["data"]
 
 
+# The options by which a module reaches Prometheus (documented once, in the
+# titanium.platform.prometheus doc fragment).
+PROMETHEUS_ARGS = {
+    "prometheus_url": {"type": "str"},
+    "prometheus_service": {"type": "str"},
+    "kubeconfig": {"type": "path"},
+    "context": {"type": "str"},
+    "bearer_token": {"type": "str", "no_log": True},
+    "timeout": {"type": "float", "default": 10.0},
+}
+
+
+def client_for(params: dict) -> PrometheusClient:
+    """Prometheus at its URL, else its Service through the Kubernetes API server."""
+    if params.get("prometheus_url"):
+        return PrometheusClient(params["prometheus_url"], params["timeout"], params["bearer_token"])
+    service = params.get("prometheus_service")
+    if not service:
+        raise PrometheusError(
+            "set prometheus_url, or prometheus_service to reach it through the API server"
+        )
+    try:
+        endpoint = through_api(service, params.get("kubeconfig"), params.get("context"))
+    except ServiceNameError as error:
+        raise PrometheusError(f"prometheus_service: {error}") from error
+    except Exception as error:  # the kubernetes client's config errors have no common base
+        raise PrometheusError(
+            f"cannot reach Prometheus as {describe(service)}: the kubeconfig "
+            f"({params.get('kubeconfig') or 'the default'}) could not be loaded: {error}"
+        ) from error
+    headers = {"Authorization": endpoint.authorization} if endpoint.authorization else {}
+    return PrometheusClient(
+        endpoint.url,
+        params["timeout"],
+        headers=headers,
+        ca_path=endpoint.ca_path,
+        client_cert=endpoint.client_cert,
+        client_key=endpoint.client_key,
+        validate_certs=endpoint.validate_certs,
+        via=describe(service),
+    )
+
+
 def _number(text: str) -> float | None:
     value = float(text)
     if math.isnan(value) or math.isinf(value):
-        return None  # no traffic in the window: the signal is unknown, not zero
+        return None  # no request in the window: no latency or share to speak of, not zero
     return round(value, 3)
 
 
@@ -181,7 +242,8 @@ def collect(
     client: PrometheusClient, spec: SignalSpec, services: list[str] | None = None
 ) -> tuple[dict[str, dict[str, float | None]], dict[str, str]]:
     """Every signal for every service Prometheus knows (or only `services`, each listed
-    even without data, so that a silent service shows up as unknown rather than vanishing)."""
+    even without data, so that a silent service shows up rather than vanishing: see
+    `missing`)."""
     queries = spec.queries()
     signals: dict[str, dict[str, float | None]] = {}
     for name, query in queries.items():
@@ -193,3 +255,23 @@ def collect(
     if services:
         signals = {s: signals.get(s, dict.fromkeys(SIGNALS)) for s in services}
     return dict(sorted(signals.items())), queries
+
+
+def missing(signals: dict[str, dict[str, float | None]], spec: SignalSpec) -> list[dict]:
+    """Each service Prometheus holds no request series for over the window. Every running
+    service answers its own probes, so no series at all is never "no traffic": the
+    scrape is broken (ServiceMonitor, its selector or port, or the target down)."""
+    return [
+        {
+            "service": service,
+            "problem": (
+                f"no {spec.request_metric} series in Prometheus over the last {spec.window}: "
+                f"nothing scrapes {service}. Check its ServiceMonitor (its selector and metrics "
+                f"port against the Service) and the scrape target's state and last error "
+                f'(Prometheus: Status > Targets, or the up{{{spec.service_label}="{service}"}} '
+                f"series)"
+            ),
+        }
+        for service, values in sorted(signals.items())
+        if values.get("requests_per_second") is None
+    ]

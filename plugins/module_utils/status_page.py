@@ -244,6 +244,18 @@ code { font-size: .8rem; word-break: break-all; }
 </ul>
 {% endif %}
 
+{% if page.get('checked') or page.get('not_checked') %}
+<h2 id="checked">What was checked</h2>
+<ul>
+{% for line in page.get('checked', []) %}
+  <li>{{ line }}</li>
+{% endfor %}
+{% for line in page.get('not_checked', []) %}
+  <li class="warn">Not checked: {{ line }}</li>
+{% endfor %}
+</ul>
+{% endif %}
+
 <h2 id="applications">Argo CD Applications</h2>
 {% if page.applications %}
 <table>

@@ -19,14 +19,16 @@ description:
     CPU; every metric and label name can be changed.
   - A signal without data in the window (no traffic, no limit set) is returned as null,
     never as zero.
+  - A listed service with no request series at all over the window is not unknown but broken.
+    Every running service answers its own probes, so nothing scraped means a broken scrape. It is
+    returned in RV(missing), naming what to check (its ServiceMonitor and scrape target),
+    and fails the module with O(fail_on_missing).
   - Reads only; never reports a change. Check mode runs the same read-only queries.
 version_added: "0.1.0"
 author: Titanium contributors (@titanium-platform)
+extends_documentation_fragment:
+  - titanium.platform.prometheus
 options:
-  prometheus_url:
-    description: Base URL of Prometheus, e.g. C(http://127.0.0.1:30090).
-    type: str
-    required: true
   services:
     description:
       - Services to report. Each one listed is returned, with null signals when Prometheus
@@ -98,13 +100,10 @@ options:
     description: Fail when any service breaches a threshold, instead of only reporting it.
     type: bool
     default: false
-  bearer_token:
-    description: Token sent in the C(Authorization) header when Prometheus sits behind a proxy.
-    type: str
-  timeout:
-    description: Seconds to wait for each query.
-    type: float
-    default: 10
+  fail_on_missing:
+    description: Fail when any service of O(services) has no request series (RV(missing)).
+    type: bool
+    default: false
 notes:
   - Supports check mode; diff mode has nothing to show because nothing changes.
 """
@@ -117,6 +116,13 @@ EXAMPLES = r"""
     selector: namespace="titanium-local"
     cpu_selector: namespace="titanium-local"
   register: golden_signals
+
+- name: Read them where Prometheus has no NodePort, through the Kubernetes API server
+  prometheus_golden_signals:
+    prometheus_service: monitoring/kube-prometheus-stack-prometheus:9090
+    kubeconfig: ~/.kube/titanium-production.yaml
+    services: [api-gateway, auth-service, user-service, blog-service]
+    fail_on_missing: true
 
 - name: Fail the pipeline when a service is degraded
   prometheus_golden_signals:
@@ -145,6 +151,16 @@ breaches:
   elements: dict
   sample:
     - {service: blog-service, signal: p95_ms, value: 812.0, limit: 500.0}
+missing:
+  description: Each listed service without a request series in the window, and what to check.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - service: user-service
+      problem: >-
+        no http_requests_total series in Prometheus over the last 60s: nothing scrapes
+        user-service. Check its ServiceMonitor ...
 queries:
   description: The PromQL run for each signal, to paste into Prometheus or Grafana.
   returned: success
@@ -154,18 +170,20 @@ queries:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.titanium.platform.plugins.module_utils.golden_signals import (
-    PrometheusClient,
+    PROMETHEUS_ARGS,
     PrometheusError,
     SignalSpec,
     Thresholds,
+    client_for,
     collect,
+    missing,
 )
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "prometheus_url": {"type": "str", "required": True},
+            **PROMETHEUS_ARGS,
             "services": {"type": "list", "elements": "str", "default": []},
             "window": {"type": "str", "default": "5m"},
             "selector": {"type": "str", "default": ""},
@@ -182,9 +200,9 @@ def main() -> None:
             "max_cpu_saturation_percent": {"type": "float", "default": 90.0},
             "min_requests_per_second": {"type": "float", "default": 0.0},
             "fail_on_breach": {"type": "bool", "default": False},
-            "bearer_token": {"type": "str", "no_log": True},
-            "timeout": {"type": "float", "default": 10.0},
+            "fail_on_missing": {"type": "bool", "default": False},
         },
+        required_one_of=[("prometheus_url", "prometheus_service")],
         supports_check_mode=True,
     )
     p = module.params
@@ -200,8 +218,8 @@ def main() -> None:
         cpu_selector=p["cpu_selector"],
         cpu_service_label=p["cpu_service_label"],
     )
-    client = PrometheusClient(p["prometheus_url"], p["timeout"], p["bearer_token"])
     try:
+        client = client_for(p)
         signals, queries = collect(client, spec, p["services"])
     except PrometheusError as error:
         module.fail_json(msg=str(error), changed=False)
@@ -211,7 +229,16 @@ def main() -> None:
         p["max_cpu_saturation_percent"],
         p["min_requests_per_second"],
     ).breaches(signals)
-    result = {"changed": False, "signals": signals, "breaches": breaches, "queries": queries}
+    silent = missing(signals, spec) if p["services"] else []
+    result = {
+        "changed": False,
+        "signals": signals,
+        "breaches": breaches,
+        "missing": silent,
+        "queries": queries,
+    }
+    if silent and p["fail_on_missing"]:
+        module.fail_json(msg="; ".join(f"{m['service']}: {m['problem']}" for m in silent), **result)
     if breaches and p["fail_on_breach"]:
         names = ", ".join(f"{b['service']} {b['signal']}={b['value']}" for b in breaches)
         module.fail_json(msg=f"Golden Signals above their thresholds: {names}", **result)

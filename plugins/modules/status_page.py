@@ -36,9 +36,6 @@ options:
     description: The environment the page describes.
     type: str
     required: true
-  prometheus_url:
-    description: Base URL of Prometheus; unset leaves out the charts and the alerts.
-    type: str
   services:
     description: Services to chart; empty means every service Prometheus knows.
     type: list
@@ -106,13 +103,20 @@ options:
   drills_file:
     description: JSON file the drill playbooks record their recovery times in.
     type: path
-  bearer_token:
-    description: Token sent in the C(Authorization) header when Prometheus sits behind a proxy.
-    type: str
-  timeout:
-    description: Seconds to wait for each Prometheus query.
-    type: float
-    default: 10
+  checked:
+    description: >-
+      What this run checked and how (e.g. the traffic verify drove itself), one sentence
+      each; the page lists them under "What was checked".
+    type: list
+    elements: str
+    default: []
+  not_checked:
+    description: What this run did not check, and why, one sentence each.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - titanium.platform.prometheus
 requirements:
   - matplotlib
   - jinja2
@@ -185,10 +189,11 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 try:
     from ansible_collections.titanium.platform.plugins.module_utils.golden_signals import (
+        PROMETHEUS_ARGS,
         SIGNALS,
-        PrometheusClient,
         PrometheusError,
         SignalSpec,
+        client_for,
     )
     from ansible_collections.titanium.platform.plugins.module_utils.status_page import (
         PAGE_IMPORT_ERROR,
@@ -216,12 +221,12 @@ def build_page(module: AnsibleModule) -> tuple[str, dict]:
     ranges, queries, alerts, prometheus_error = {}, {}, [], ""
     charts_note = "Prometheus is not read here (no prometheus_url): no charts."
     alerts_note = "Prometheus is not read here: alerts unknown."
-    if p["prometheus_url"]:
-        client = PrometheusClient(p["prometheus_url"], p["timeout"], p["bearer_token"])
+    if p["prometheus_url"] or p["prometheus_service"]:
         spec = SignalSpec(
             window=p["rate_window"], selector=p["selector"], cpu_selector=p["cpu_selector"]
         )
         try:
+            client = client_for(p)
             ranges, queries = read_ranges(client, spec, p["services"], window)
             alerts = active_alerts(client)
             alerts_note = "No alert is pending or firing."
@@ -261,6 +266,8 @@ def build_page(module: AnsibleModule) -> tuple[str, dict]:
             {**c, "enabled": boolean(c.get("enabled", True), strict=False)} for c in p["consoles"]
         ],
         "secrets_note": p["secrets_note"],
+        "checked": p["checked"],
+        "not_checked": p["not_checked"],
     }
     facts = {
         "window": {"start": window.start, "end": window.end, "step": window.step},
@@ -278,9 +285,9 @@ def build_page(module: AnsibleModule) -> tuple[str, dict]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
+            **PROMETHEUS_ARGS,
             "dest": {"type": "path", "required": True},
             "environment": {"type": "str", "required": True},
-            "prometheus_url": {"type": "str"},
             "services": {"type": "list", "elements": "str", "default": []},
             "selector": {"type": "str", "default": ""},
             "cpu_selector": {"type": "str", "default": ""},
@@ -299,8 +306,8 @@ def main() -> None:
             "consoles": {"type": "list", "elements": "dict", "default": []},
             "secrets_note": {"type": "str", "default": "", "no_log": False},
             "drills_file": {"type": "path"},
-            "bearer_token": {"type": "str", "no_log": True},
-            "timeout": {"type": "float", "default": 10.0},
+            "checked": {"type": "list", "elements": "str", "default": []},
+            "not_checked": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
