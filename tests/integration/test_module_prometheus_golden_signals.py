@@ -16,7 +16,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ansible_collections.titanium.platform.plugins.module_utils import golden_signals as gs
-from tests.support.ansible_run import run_module
+from tests.support.ansible_run import run_module, run_on_localhost
 from tests.support.prometheus_server import free_port, running_prometheus
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -130,10 +130,70 @@ def test_request_rate_and_cpu_saturation(prometheus):
     assert signals["api-gateway"]["cpu_saturation_percent"] == pytest.approx(80.0, rel=0.25)
 
 
-def test_a_listed_service_without_data_is_unknown_not_healthy(prometheus):
-    signals, _ = signals_for(prometheus, services=["blog-service", "auth-service"])
-    assert set(signals) == {"blog-service", "auth-service"}
+def test_a_listed_service_without_series_is_missing_and_named(prometheus):
+    """No series is a broken scrape, not "unknown": verify must fail on it."""
+    spec = gs.SignalSpec(window=WINDOW)
+    signals, _ = gs.collect(
+        gs.PrometheusClient(prometheus.url, timeout=5), spec, ["blog-service", "auth-service"]
+    )
     assert set(signals["auth-service"].values()) == {None}
+    (silent,) = gs.missing(signals, spec)
+    assert silent["service"] == "auth-service"
+    assert "ServiceMonitor" in silent["problem"]
+    assert "scrape target" in silent["problem"]
+
+
+def test_module_fails_on_a_service_without_series_naming_it(prometheus):
+    args = {
+        "prometheus_url": prometheus.url,
+        "window": WINDOW,
+        "services": ["blog-service", "api-gateway", "auth-service"],
+        "fail_on_missing": True,
+    }
+    rc, result = golden_signals(args)
+    assert rc != 0, result
+    assert [m["service"] for m in result["missing"]] == ["auth-service"]
+    assert result["msg"].startswith("auth-service: no http_requests_total series")
+    assert "ServiceMonitor" in result["msg"]
+
+    rc, result = golden_signals({**args, "services": ["blog-service", "api-gateway"]})
+    assert rc == 0, result
+    assert result["missing"] == []
+
+
+def verify_signals_only(prometheus, services: list[str]):
+    """playbooks/verify.yml with only its Golden Signals step, against this Prometheus,
+    with limits no simulated service reaches: only a missing service can fail it."""
+    return run_on_localhost(
+        "playbooks/verify.yml",
+        {
+            "verify_argocd_wait_enabled": False,
+            "verify_smoke_test_enabled": False,
+            "verify_traffic_enabled": False,
+            "verify_golden_signals_enabled": True,
+            "verify_status_page_enabled": False,
+            "verify_prometheus_url": prometheus.url,
+            "verify_services": services,
+            "verify_golden_signals_selector": "",
+            "verify_golden_signals_window": WINDOW,
+            "verify_max_error_5xx_percent": 50,
+            "verify_max_p95_ms": 1000,
+            "verify_max_cpu_saturation_percent": 100,
+        },
+    )
+
+
+def test_verify_fails_when_a_service_has_no_series(prometheus):
+    run = verify_signals_only(prometheus, ["api-gateway", "auth-service", "blog-service"])
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert "1 problem(s): auth-service: no http_requests_total series" in out
+    assert "Check its ServiceMonitor" in out
+    assert f"Golden Signals from 2 of 3 services over a {WINDOW} window" in out
+
+    run = verify_signals_only(prometheus, ["api-gateway", "blog-service"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"Golden Signals from 2 of 2 services over a {WINDOW} window" in run.stdout
 
 
 def test_selectors_narrow_the_series(prometheus):

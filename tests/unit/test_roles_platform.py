@@ -447,6 +447,8 @@ def test_verify_summary_renders_with_unknown_signals(source):
             }
         },
         "verify_status_page": {"dest": "/repo/build/status/local.html"},
+        "verify_checked": ["Golden Signals from 1 of 4 services over a 60s window"],
+        "verify_not_checked": ["writes under load"],
     }
     templar = templar_for("verify", source, extra)
     text = (REPO_ROOT / "roles/verify/templates/summary.txt.j2").read_text()
@@ -456,6 +458,8 @@ def test_verify_summary_renders_with_unknown_signals(source):
     assert re.search(r"blog-service\s+12.5\s+900.0\s+-\s+0.0\s+0.0\s+-", summary)
     assert "vault_grafana_admin_password" in summary
     assert "Status page: /repo/build/status/local.html" in summary
+    assert "Checked\n  - Golden Signals from 1 of 4 services over a 60s window" in summary
+    assert "Not checked\n  - writes under load" in summary
     host = resolve(templar, "verify_ingress_host")
     assert host and " " not in host
 
@@ -488,6 +492,7 @@ def test_every_variable_a_template_reads_is_a_documented_default(role):
     defaults = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults/main.yml").read_text())
     allowed = set(defaults) | RUNTIME_FACTS | {"titanium_environment", "role_path"}
     allowed |= {"gitserver_credentials", "verify_degraded", "verify_signals", "verify_status_page"}
+    allowed |= {"verify_checked", "verify_not_checked"}  # set by verify's checked.yml
     for template in (REPO_ROOT / "roles" / role / "templates").glob("*.j2"):
         used = jinja2.meta.find_undeclared_variables(env.parse(template.read_text()))
         used -= {"lookup", "now", "namespace", "range"}
