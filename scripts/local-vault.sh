@@ -2,7 +2,8 @@
 # Creates the local environment's vault, or adds to it the secrets it lacks:
 # every vault_* name that inventories/local/group_vars/all/secrets.yml uses gets
 # a random value (an Ed25519 PEM key for *_signing_key, empty for
-# *_repo_token: the local GitOps repository is the in-cluster Gitea), except
+# *_repo_token: the local GitOps repository is the in-cluster Gitea; the alert
+# inbox's URL for *_receiver_url, or TITANIUM_ALERT_INBOX_URL), except
 # *_next_signing_key, which exists only during a rotation. The vault
 # is encrypted under vault-id `local` (ansible.cfg's vault_identity_list opens
 # it) with a random password kept in build/secrets/local-vault.pass.
@@ -46,6 +47,8 @@ for name in "${wanted[@]}"; do
       openssl genpkey -algorithm ed25519 | sed 's/^/  /' >>"$work/vault.yml"
       ;;
     *_repo_token) printf '%s: ""\n' "$name" >>"$work/vault.yml" ;;
+    # Alertmanager's receiver in local is the alert inbox on this machine (make alert-inbox).
+    *_receiver_url) printf '%s: "%s"\n' "$name" "${TITANIUM_ALERT_INBOX_URL:-$(python -m titanium_tools.alert_inbox --url)}" >>"$work/vault.yml" ;;
     *) printf '%s: "%s"\n' "$name" "$(openssl rand -hex 24)" >>"$work/vault.yml" ;;
   esac
   added+=("$name")
