@@ -24,9 +24,9 @@ class ServiceNameError(ValueError):
 
 
 def parse(service: str) -> dict:
-    namespace, _, rest = service.partition("/")
-    name, _, port = rest.rpartition(":")
-    if not (namespace and name and port) or "/" in rest:
+    namespace, slash, rest = service.partition("/")
+    name, colon, port = rest.rpartition(":")
+    if not (slash and colon and namespace and name and port) or "/" in rest:
         raise ServiceNameError(
             f"{service!r} does not name a Service as {SERVICE_FORMAT}, "
             "e.g. monitoring/kube-prometheus-stack-prometheus:9090"
