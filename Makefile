@@ -13,7 +13,8 @@ export PATH := $(CURDIR)/build/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Areas append to these: setup steps and the pytest paths `make test` runs.
-SETUP_TARGETS := setup-apt setup-python setup-collection setup-sanity setup-checkov setup-node setup-go-tools
+# A developer's setup is a superset of the operator's.
+SETUP_TARGETS := setup-operator setup-apt setup-sanity setup-checkov setup-node setup-go-tools
 
 include $(sort $(wildcard mk/*.mk))
 
@@ -22,20 +23,31 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk -F':.*## ' '{printf "  \033[1m%-22s\033[0m %s\n", $$1, $$2}'
 
-.PHONY: setup setup-apt setup-python setup-collection setup-sanity setup-checkov setup-node setup-go-tools
-setup: ## Install everything this machine needs (idempotent; second run is quick)
+.PHONY: setup setup-operator setup-apt setup-apt-operator setup-python setup-collection setup-operator-tools setup-sanity setup-checkov setup-node setup-go-tools
+setup: ## Install everything a developer needs to run every test (idempotent; second run is quick)
 	@start=$$(date +%s); \
 	$(MAKE) $(SETUP_TARGETS); \
 	echo "setup: ready in $$(( $$(date +%s) - start )) s"
 
-setup-apt:
+# What site.yml needs on the controller, nothing more: no database, no
+# simulated cluster, no linters (README: "Two setups").
+setup-operator: setup-apt-operator setup-python setup-collection setup-operator-tools setup-local-vault ## Install only what `make up` needs: Python with Ansible, kubectl, helm, git
+	@echo "setup-operator: ready"
+
+setup-apt-operator:
+	@scripts/setup/apt.sh requirements/apt-operator.txt
+
+setup-apt: setup-apt-operator
 	@scripts/setup/apt.sh requirements/apt.txt
 
-setup-python: setup-apt
+setup-python: setup-apt-operator
 	@scripts/setup/python.sh $(VENV) requirements/python.lock
 
 setup-collection:
 	@scripts/setup/collection.sh
+
+setup-operator-tools:
+	@scripts/setup/operator-tools.sh
 
 setup-sanity: setup-python
 	@scripts/setup/sanity.sh $(VENV)/bin/python
@@ -55,9 +67,9 @@ lock: setup-python ## Re-resolve the pinned Python packages after editing requir
 	uv pip compile -q --generate-hashes --python-version 3.11 requirements/checkov.in -o requirements/checkov.lock
 
 .PHONY: up
-up: setup ## Run the main job: ansible-playbook site.yml on inventories/$(ENV) (ENV=local|staging|production)
+up: setup-operator ## Run the main job: ansible-playbook site.yml on inventories/$(ENV) (ENV=local|staging|production; UP_ARGS='--check --diff' etc.)
 	@[[ -d inventories/$(ENV) ]] || { echo "ENV=$(ENV) has no inventory; choose one of: $$(ls inventories | tr '\n' ' ')" >&2; exit 2; }
-	ansible-playbook site.yml -i inventories/$(ENV)
+	ansible-playbook site.yml -i inventories/$(ENV) $(UP_ARGS)
 
 .PHONY: test
 test: setup ## THE test command: setup, lint, then every test tier

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/../.."
 here=tests/cluster
 # shellcheck source=/dev/null
 source "$here/versions.env"
+# shellcheck source=go-pins.sh
+source scripts/setup/go-pins.sh
 
 # Bump when the way the binaries are built changes (flags, ldflags): it is part
 # of the cache key, as are the pins. The CRDs have their own key, so changing
@@ -56,17 +58,6 @@ timed() { # label, command...
   echo "setup-cluster: $label built in $((SECONDS - start)) s"
 }
 
-kube_ldflags() {
-  local minor=${KUBERNETES_VERSION#v1.}
-  minor=${minor%%.*}
-  local ld="-s -w" pkg
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ld+=" -X $pkg.gitTreeState=clean"
-  done
-  echo "$ld"
-}
-
 build_kube() {
   (cd "$here/go/kube" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$(kube_ldflags)" \
     -o "$bin/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
@@ -97,8 +88,7 @@ go_install() { # package@version, ldflags
 build_tools() {
   [[ -x $bin/kwok ]] || timed kwok go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" \
     "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
-  [[ -x $bin/helm ]] || timed helm go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
-    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  [[ -x $bin/helm ]] || timed helm go_install "$(helm_package)" "$(helm_ldflags)"
   [[ -x $bin/controller-gen ]] || timed controller-gen go_install \
     "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION" ""
   [[ -x $bin/istioctl ]] || timed istioctl build_istioctl
