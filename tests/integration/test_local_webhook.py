@@ -5,31 +5,18 @@ inventory with a vault generated afresh, as on a new machine."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.support.ansible_run import BIN
+from tests.support.ansible_run import BIN, fresh_local_inventory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_local_inventory_signs_and_checks_the_push_webhook(tmp_path):
-    inventory = tmp_path / "local"
-    shutil.copytree(
-        REPO_ROOT / "inventories/local", inventory, ignore=shutil.ignore_patterns("vault.yml")
-    )
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-        "TITANIUM_LOCAL_INVENTORY": str(inventory),
-        "TITANIUM_LOCAL_VAULT_PASS": str(tmp_path / "vault.pass"),
-    }
-    subprocess.run([str(REPO_ROOT / "scripts/local-vault.sh")], check=True, env=env)
+    inventory, env = fresh_local_inventory(tmp_path)
     playbook = tmp_path / "webhook.yml"
     playbook.write_text(
         yaml.safe_dump(

@@ -104,19 +104,23 @@ def alertmanager_config(webhook_url: str) -> dict:
 
 
 @contextmanager
-def running_alertmanager(workdir: Path, webhook_url: str) -> Iterator[Alertmanager]:
-    binary = shutil.which("prometheus-alertmanager")
-    if binary is None:
+def running_alertmanager(
+    workdir: Path, webhook_url: str = "", *, config: dict | None = None, binary: str = ""
+) -> Iterator[Alertmanager]:
+    """`config` replaces the one route to `webhook_url`; `binary` (a path) the
+    Debian package's Alertmanager."""
+    binary = binary or shutil.which("prometheus-alertmanager") or ""
+    if not Path(binary).is_file():
         raise RuntimeError(
-            "prometheus-alertmanager is missing: run `make setup` (Debian package of that name)"
+            f"Alertmanager {binary or 'prometheus-alertmanager'} is missing: run `make setup`"
         )
-    config = workdir / "alertmanager.yml"
-    config.write_text(yaml.safe_dump(alertmanager_config(webhook_url)))
+    config_file = workdir / "alertmanager.yml"
+    config_file.write_text(yaml.safe_dump(config or alertmanager_config(webhook_url)))
     address = f"127.0.0.1:{free_port()}"
     log = workdir / "alertmanager.log"
     command = [
         binary,
-        f"--config.file={config}",
+        f"--config.file={config_file}",
         f"--storage.path={workdir / 'alertmanager-data'}",
         f"--web.listen-address={address}",
         # No gossip: a single instance, and no port of its own to collide on.

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -150,3 +151,24 @@ def write_vault_values(path: Path) -> Path:
     )
     path.write_text(json.dumps({name: secrets.token_hex(16) for name in names}))
     return path
+
+
+def fresh_local_inventory(tmp_path: Path, **extra_env: str) -> tuple[Path, dict[str, str]]:
+    """A copy of inventories/local whose vault scripts/local-vault.sh makes now,
+    as on a new machine, and the environment that opens it (`extra_env` is
+    passed to the script too, e.g. TITANIUM_ALERT_INBOX_URL)."""
+    inventory = tmp_path / "local"
+    shutil.copytree(
+        REPO_ROOT / "inventories/local", inventory, ignore=shutil.ignore_patterns("vault.yml")
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "TITANIUM_LOCAL_INVENTORY": str(inventory),
+        "TITANIUM_LOCAL_VAULT_PASS": str(tmp_path / "vault.pass"),
+        **extra_env,
+    }
+    subprocess.run([str(REPO_ROOT / "scripts/local-vault.sh")], check=True, env=env, cwd=REPO_ROOT)
+    return inventory, env

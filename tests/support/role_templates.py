@@ -54,6 +54,7 @@ FAKE_SECRETS = {
     "vault_gitops_repo_token": "token-" + secrets.token_hex(8),
     "vault_argocd_webhook_secret": "webhook-" + secrets.token_hex(8),
     "vault_k3s_token": secrets.token_hex(16),
+    "vault_alertmanager_receiver_url": "https://hooks.example/" + secrets.token_hex(8),
     **{f"vault_{name}": f"{name}-{secrets.token_hex(8)}" for name in BLOG_SECRET_VARIABLES},
 }
 

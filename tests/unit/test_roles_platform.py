@@ -397,6 +397,22 @@ def test_alertmanager_receivers_read_their_secrets_from_files():
     }
 
 
+@pytest.mark.parametrize("source", ["local", "staging", "production"])
+def test_each_environment_delivers_alerts_to_its_vaulted_receiver(source):
+    """Not the silent null receiver: every environment routes to a receiver whose
+    URL comes from the vault into the mounted Secret, never into the values."""
+    url = FAKE_SECRETS["vault_alertmanager_receiver_url"]
+    chart = values("monitoring", "kube-prometheus-stack-values.yaml.j2", source)
+    assert url not in yaml.safe_dump(chart)
+    config = chart["alertmanager"]["config"]
+    (receiver,) = [r for r in config["receivers"] if r["name"] == config["route"]["receiver"]]
+    assert receiver["name"] != "null"
+    (setting,) = [c for key, cs in receiver.items() if key.endswith("_configs") for c in cs]
+    (file_key,) = [key for key in setting if key.endswith("_file")]
+    data = secret_data(render("monitoring", "secrets.yaml.j2", source), "alertmanager-receivers")
+    assert data[setting[file_key].rpartition("/")[2]] == url
+
+
 @pytest.mark.parametrize("source", SOURCES)
 def test_loki_keeps_seven_days_in_one_binary_and_alloy_parses_json(source):
     loki = values("logging", "loki-values.yaml.j2", source)
