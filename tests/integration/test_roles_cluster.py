@@ -22,9 +22,24 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import BIN, REPO_ROOT, recap, run_playbook, write_vault_values
+from tests.support.mirror import PREFLIGHT, closed_port, mirror, source_variables
 
 INVENTORIES = ["local", "staging", "production"]
 K3S_DEFAULTS = yaml.safe_load((REPO_ROOT / "roles/k3s/defaults/main.yml").read_text())
+ISTIO_VERSION = yaml.safe_load((REPO_ROOT / "roles/istio/defaults/main.yml").read_text())[
+    "istio_version"
+]
+# A k3s release whose Kubernetes the pinned Istio supports (preflight's table):
+# the pinned k3s when it fits, otherwise the newest minor Istio supports.
+_SUPPORT = PREFLIGHT["preflight_istio_kubernetes_support"][".".join(ISTIO_VERSION.split(".")[:2])]
+_K3S_MINOR = K3S_DEFAULTS["k3s_version"].lstrip("v").rsplit(".", 1)[0]
+FITTING_K3S = (
+    K3S_DEFAULTS["k3s_version"]
+    if tuple(map(int, _SUPPORT["min"].split(".")))
+    <= tuple(map(int, _K3S_MINOR.split(".")))
+    <= tuple(map(int, _SUPPORT["max"].split(".")))
+    else f"v{_SUPPORT['max']}.0+k3s1"
+)
 # No task carries this tag, so only the `always` ones run: preflight and the
 # roles' argument validation, as at the start of every real run.
 ONLY_ALWAYS = ["--tags", "only-always"]
@@ -35,6 +50,62 @@ def vault_values(tmp_path_factory) -> Path:
     path = write_vault_values(tmp_path_factory.mktemp("vault") / "values.json")
     assert "vault_k3s_token" in json.loads(path.read_text())
     return path
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> dict:
+    """The k3s release and chart repositories, served on 127.0.0.1."""
+    with mirror(tmp_path_factory.mktemp("mirror"), FITTING_K3S) as url:
+        yield source_variables(url, FITTING_K3S)
+
+
+@pytest.fixture(scope="module")
+def encrypted_vault(tmp_path_factory) -> Path:
+    """A vault file as an operator leaves it outside local: encrypted."""
+    work = tmp_path_factory.mktemp("encrypted")
+    (work / "pass").write_text("a test password\n")
+    (work / "vault.yml").write_text("vault_note: sealed\n")
+    subprocess.run(
+        [
+            str(BIN / "ansible-vault"),
+            "encrypt",
+            "--vault-id",
+            f"staging@{work / 'pass'}",
+            "--encrypt-vault-id",
+            "staging",
+            str(work / "vault.yml"),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=REPO_ROOT,
+    )
+    return work / "vault.yml"
+
+
+def run_preflight(inventory: str, vault_values: Path, *args: str, check: bool | None = None):
+    """playbooks/cluster.yml's `always` tasks (preflight, argument validation)."""
+    return run_playbook(
+        "playbooks/cluster.yml",
+        "-i",
+        inventory,
+        *ONLY_ALWAYS,
+        "-e",
+        f"@{vault_values}",
+        *args,
+        check=check,
+    )
+
+
+def overrides_file(path: Path, variables: dict) -> str:
+    """Extra variables through a file (-e @FILE): JSON keeps their types."""
+    path.write_text(json.dumps(variables))
+    return f"@{path}"
+
+
+# What a machine that can run k3s has and this one lacks: the sources served
+# locally and no service to start (no systemd here).
+def runnable(path: Path, sources: dict, **more) -> str:
+    return overrides_file(path, {**sources, "k3s_start_service": False, **more})
 
 
 def inventory_hosts(inventory: Path) -> dict:
@@ -59,14 +130,22 @@ def inventory_hosts(inventory: Path) -> dict:
 
 
 @pytest.mark.parametrize("env", INVENTORIES)
-def test_preflight_passes_on_each_inventory_and_changes_nothing(env, vault_values):
-    result = run_playbook(
-        "playbooks/cluster.yml",
-        "-i",
+def test_preflight_passes_on_each_inventory_and_changes_nothing(
+    env, vault_values, sources, encrypted_vault, tmp_path
+):
+    overrides = {
+        **sources,
+        # No systemd on this machine: the nodes are prepared, k3s not started.
+        "k3s_start_service": False,
+    }
+    if env != "local":
+        # Their nodes are documentation addresses: this machine stands in for each.
+        overrides |= {"ansible_connection": "local", "preflight_vault_file": str(encrypted_vault)}
+    result = run_preflight(
         f"inventories/{env}",
-        *ONLY_ALWAYS,
+        vault_values,
         "-e",
-        f"@{vault_values}",
+        overrides_file(tmp_path / "overrides.json", overrides),
         check=True,
     )
     assert f"preflight passed: environment {env}, provider k3s" in result.stdout
@@ -96,17 +175,18 @@ def test_preflight_refuses_the_sample_vault_placeholders(env):
         assert f"{name} (" in output and "still holds its placeholder" in output, name
     assert "vault_gitea_admin_password (" not in output
     assert f"inventories/{env}/group_vars/all/vault.yml and encrypt" in output
+    # The sample is plain text, and its nodes are documentation addresses.
+    assert f"inventories/{env}/group_vars/all/vault.yml is not encrypted: {env} keeps" in output
+    assert re.search(r"\b\S+-server-1 cannot be reached \(", output), output[-3000:]
 
 
-def test_preflight_refuses_a_next_signing_key_left_a_placeholder(vault_values):
+def test_preflight_refuses_a_next_signing_key_left_a_placeholder(vault_values, sources, tmp_path):
     """The next key is optional, but once given a value it must be a real one."""
-    result = run_playbook(
-        "playbooks/cluster.yml",
-        "-i",
+    result = run_preflight(
         "inventories/staging",
-        *ONLY_ALWAYS,
+        vault_values,
         "-e",
-        f"@{vault_values}",
+        runnable(tmp_path / "overrides.json", sources, ansible_connection="local"),
         "-e",
         json.dumps({"vault_auth_next_signing_key": "<the next Ed25519 private key, PEM>"}),
         check=False,
@@ -116,7 +196,12 @@ def test_preflight_refuses_a_next_signing_key_left_a_placeholder(vault_values):
     assert "vault_auth_next_signing_key (" in output and "still holds its placeholder" in output
 
 
-def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values):
+def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values, sources):
+    # Both nodes answer (connection local: this machine stands in for each); a
+    # plain vault file beside the inventory; one chart repository and the k3s
+    # release server behind a closed port.
+    (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "group_vars" / "all" / "vault.yml").write_text("vault_note: not sealed\n")
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(
         yaml.safe_dump(
@@ -132,8 +217,11 @@ def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values)
                     "children": {
                         "k3s_servers": {
                             "hosts": {
-                                "s1": {"ansible_host": "192.168.0.11"},
-                                "s2": {"ansible_host": "10.42.3.4"},
+                                "s1": {
+                                    "ansible_host": "192.168.0.11",
+                                    "ansible_connection": "local",
+                                },
+                                "s2": {"ansible_host": "10.42.3.4", "ansible_connection": "local"},
                             }
                         },
                         "k3s_agents": {"hosts": {"s1": {}}},
@@ -142,19 +230,26 @@ def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values)
             }
         )
     )
-    result = run_playbook(
-        "playbooks/cluster.yml",
-        "-i",
+    closed = f"http://127.0.0.1:{closed_port()}"
+    result = run_preflight(
         str(inventory),
-        *ONLY_ALWAYS,
+        vault_values,
         "-e",
-        f"@{vault_values}",
-        "-e",
-        "vault_redis_password=<placeholder>",
+        overrides_file(
+            tmp_path / "overrides.json",
+            {
+                **sources,
+                "vault_redis_password": "<placeholder>",
+                "k3s_release_url": f"{closed}/k3s",
+                "logging_chart_repo_url": f"{closed}/charts",
+                "istio_version": "1.27.3",
+                "k3s_version": "v1.35.6+k3s1",
+            },
+        ),
         check=False,
     )
     output = result.stdout + result.stderr
-    assert "Preflight found 7 problem(s); nothing has been changed" in output
+    assert "Preflight found 14 problem(s); nothing has been changed" in output
     assert "environment name 'Dev' is not usable: lowercase letters, digits and '-'" in output
     assert 'titanium_environment is \\"Dev\\" with no values' in output
     assert "vault_redis_password (Redis AUTH password) still holds its placeholder" in output
@@ -162,6 +257,32 @@ def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values)
     assert "hosts in both k3s_servers and k3s_agents: s1" in output
     assert "k3s_cluster_cidr (10.42.0.0/16) overlaps k3s_service_cidr (10.42.128.0/17)" in output
     assert "s2 (10.42.3.4) lies inside k3s_cluster_cidr" in output
+    assert f"{tmp_path}/group_vars/all/vault.yml is not encrypted: Dev keeps its secrets" in output
+    for node in ("s1", "s2"):
+        assert f"{node} does not run systemd as PID 1" in output
+        assert f"{node} cannot fetch k3s v1.35.6+k3s1 from k3s_release_url {closed}/k3s (" in output
+    assert f"logging_chart_repo_url {closed}/charts does not serve its index.yaml (" in output
+    assert "monitoring_chart_repo_url http" not in output  # served by the mirror
+    assert (
+        "istio_version 1.27.3 supports Kubernetes 1.29 to 1.33, but k3s_version v1.35.6+k3s1 "
+        "is Kubernetes 1.35" in output
+    )
+
+
+def test_preflight_refuses_nodeports_claimed_twice(tmp_path, vault_values, sources):
+    result = run_preflight(
+        "inventories/local",
+        vault_values,
+        "-e",
+        runnable(tmp_path / "overrides.json", sources, gitserver_http_nodeport=31304),
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert "Preflight found 1 problem(s); nothing has been changed" in output, output[-3000:]
+    assert (
+        "istio_gateway_http_nodeport and gitserver_http_nodeport are all 31304: "
+        "give each its own NodePort" in output
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,7 +293,9 @@ def test_preflight_lists_every_inventory_problem_at_once(tmp_path, vault_values)
         ("unreachable", "of context titanium-local is unreachable"),
     ],
 )
-def test_preflight_explains_an_unusable_existing_cluster(tmp_path, vault_values, setup, expected):
+def test_preflight_explains_an_unusable_existing_cluster(
+    tmp_path, vault_values, sources, setup, expected
+):
     kubeconfig = tmp_path / "kubeconfig.yaml"
     if setup != "missing":
         with socket.socket() as probe:  # a port nothing listens on
@@ -192,13 +315,11 @@ def test_preflight_explains_an_unusable_existing_cluster(tmp_path, vault_values,
                 }
             )
         )
-    result = run_playbook(
-        "playbooks/cluster.yml",
-        "-i",
+    result = run_preflight(
         "inventories/local",
-        *ONLY_ALWAYS,
+        vault_values,
         "-e",
-        f"@{vault_values}",
+        runnable(tmp_path / "overrides.json", sources),
         "-e",
         f"k3s_provider=existing k3s_kubeconfig={kubeconfig} preflight_api_timeout=2",
         check=False,
@@ -220,14 +341,14 @@ def test_preflight_explains_an_unusable_existing_cluster(tmp_path, vault_values,
         ("preflight_api_timeout", "soon"),
     ],
 )
-def test_argument_specs_stop_bad_input_naming_the_variable(variable, value, vault_values):
-    result = run_playbook(
-        "playbooks/cluster.yml",
-        "-i",
+def test_argument_specs_stop_bad_input_naming_the_variable(
+    variable, value, vault_values, sources, tmp_path
+):
+    result = run_preflight(
         "inventories/local",
-        *ONLY_ALWAYS,
+        vault_values,
         "-e",
-        f"@{vault_values}",
+        runnable(tmp_path / "overrides.json", sources),
         "-e",
         json.dumps({variable: value}),
         check=False,
@@ -240,14 +361,12 @@ def test_argument_specs_stop_bad_input_naming_the_variable(variable, value, vaul
     ), output[-3000:]
 
 
-def test_a_bad_provider_is_reported_by_its_inventory_name(vault_values):
-    result = run_playbook(
-        "playbooks/cluster.yml",
-        "-i",
+def test_a_bad_provider_is_reported_by_its_inventory_name(vault_values, sources, tmp_path):
+    result = run_preflight(
         "inventories/local",
-        *ONLY_ALWAYS,
+        vault_values,
         "-e",
-        f"@{vault_values}",
+        runnable(tmp_path / "overrides.json", sources),
         "-e",
         "k3s_provider=kind",
         check=False,
@@ -392,17 +511,26 @@ def test_reset_never_touches_an_adopted_cluster(vault_values):
 @pytest.mark.skipif(
     Path("/run/systemd/system").is_dir(), reason="this machine runs systemd, so k3s could start"
 )
-def test_k3s_stops_before_changing_a_node_without_systemd(vault_values):
+def test_preflight_stops_before_changing_a_node_without_systemd(vault_values, sources, tmp_path):
     # This machine is the local inventory's server; check mode on top, so
-    # nothing could change even if the guard were gone.
+    # nothing could change even if the guard were gone. The k3s role refuses
+    # such a node too (node.yml), but preflight comes first.
     result = run_playbook(
-        "playbooks/cluster.yml", "-i", "inventories/local", "--check", "-e", f"@{vault_values}"
+        "playbooks/cluster.yml",
+        "-i",
+        "inventories/local",
+        "--check",
+        "-e",
+        f"@{vault_values}",
+        "-e",
+        overrides_file(tmp_path / "overrides.json", sources),
     )
-    output = result.stdout + result.stderr
+    output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    assert "cannot run k3s as configured, and nothing was changed" in output
-    assert "systemd to run the service (found " in output
-    assert "`make rehearsal` runs this same" in " ".join(output.split())
+    assert "Preflight found 1 problem(s); nothing has been changed" in output
+    assert "localhost does not run systemd as PID 1 (found " in output
+    assert "`make rehearsal` runs this site.yml against a simulated cluster" in output
+    assert "PLAY [Bootstrap the k3s servers]" not in output
     assert recap(result.stdout)["localhost"]["changed"] == 0
 
 

@@ -31,7 +31,8 @@ def run_playbook(*args: str, check: bool | None = None) -> subprocess.CompletedP
         text=True,
         cwd=REPO_ROOT,
         env={
-            "PATH": f"{BIN}:/usr/bin:/bin:/usr/sbin:/sbin",
+            # build/bin: the kubectl and helm `make setup-operator` builds.
+            "PATH": f"{BIN}:{REPO_ROOT / 'build/bin'}:/usr/bin:/bin:/usr/sbin:/sbin",
             "HOME": str(Path.home()),
             "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
             "ANSIBLE_NOCOLOR": "1",
