@@ -285,6 +285,32 @@ def test_preflight_refuses_nodeports_claimed_twice(tmp_path, vault_values, sourc
     )
 
 
+def test_preflight_names_missing_tools_and_air_gap_directories(tmp_path, vault_values, sources):
+    missing = tmp_path / "no-such-dir"
+    result = run_preflight(
+        "inventories/local",
+        vault_values,
+        "-e",
+        runnable(
+            tmp_path / "overrides.json",
+            sources,
+            preflight_tools=[
+                {"name": "helm", "min_version": "99.0.0"},
+                {"name": "titanium-no-such-tool", "min_version": "1.0", "why": "a test"},
+            ],
+            titanium_airgap_dir=str(missing),
+            k3s_airgap_dir=str(missing),
+        ),
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert "Preflight found 4 problem(s); nothing has been changed" in output, output[-3000:]
+    assert re.search(r"helm \d+\.\d+\.\d+ \(\S+/helm\) is older than 99\.0\.0", output)
+    assert "titanium-no-such-tool >= 1.0 is not on the controller's PATH (a test): " in output
+    assert f"titanium_airgap_dir {missing} is not a directory on the controller" in output
+    assert f"k3s_airgap_dir {missing} is not a directory on the controller" in output
+
+
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [
