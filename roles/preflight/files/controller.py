@@ -18,7 +18,10 @@ VERSION_ARGS = {
     "git": ["--version"],
     "kubectl": ["version", "--client"],
 }
-SETUP_HINT = "run `make setup-operator`, which builds the pinned one into build/bin, and put build/bin on PATH"
+SETUP_HINT = (
+    "run `make setup-operator`, which builds the pinned one into build/bin, "
+    "and put build/bin on PATH"
+)
 
 wanted = json.loads(sys.argv[1])
 problems = []
@@ -55,7 +58,10 @@ for tool in wanted.get("tools", []):
     try:
         output = subprocess.run(
             [path, *VERSION_ARGS.get(name, ["--version"])],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         ).stdout
     except (OSError, subprocess.TimeoutExpired) as error:
         problems.append(f"{name} ({path}) did not report its version ({error}){need}: {SETUP_HINT}")
