@@ -9,6 +9,7 @@ HighErrorRate reach the receiver."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ import yaml
 from tests.integration.observability.conftest import observing
 from tests.support.ansible_run import run_on_localhost
 from tests.support.monitoring import fill_grafana_variables
+from tests.support.role_templates import values
 from titanium_tools import inventory
 
 pytestmark = pytest.mark.slow
@@ -96,9 +98,33 @@ def test_client_errors_show_by_code_and_in_the_errors_panel(drilled, quiet):
         assert float(gateway["value"][1]) > 0, expr
 
 
-def test_client_errors_are_in_the_log_lines_loki_would_get(drilled, quiet):
+def test_the_printed_logql_selects_what_alloy_labels(drilled, quiet):
+    """The query the drill prints for Grafana's Explore uses the labels the logging
+    role's Alloy puts on the gateway's lines, and a field it keeps."""
+    printed = drilled.stdout.replace('\\"', '"')  # the debug message, JSON-quoted
+    found = re.search(r'\{namespace="([^"]+)", app="([^"]+)"\} \| (\w+)=~"404\|405"', printed)
+    assert found, drilled.stdout
+    namespace, app, field = found.groups()
+    assert namespace == quiet.monitoring.values["namespace"]
+    river = values("logging", "alloy-values.yaml.j2", "local")["alloy"]["configMap"]["content"]
+    relabels = dict(re.findall(r'source_labels = \["(\w+)"\]\s+target_label\s+= "(\w+)"', river))
+    assert relabels["__meta_kubernetes_namespace"] == "namespace"
+    assert relabels["__meta_kubernetes_pod_label_app_kubernetes_io_name"] == "app"
+    (deployment,) = yaml.safe_load_all(
+        inventory.render("local")["services/base/api-gateway/deployment.yaml"]
+    )
+    assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == app
+    assert field in shipped_fields()
+
+
+def shipped_fields() -> list[str]:
+    """The JSON fields Alloy turns into labels or structured metadata."""
     logging = yaml.safe_load((REPO_ROOT / "roles/logging/defaults/main.yml").read_text())
-    shipped = logging["logging_json_labels"] + logging["logging_json_metadata"]
+    return logging["logging_json_labels"] + logging["logging_json_metadata"]
+
+
+def test_client_errors_are_in_the_log_lines_loki_would_get(drilled, quiet):
+    shipped = shipped_fields()
     lines = [
         json.loads(line)
         for line in quiet.stack.services["gateway"].logs().splitlines()
