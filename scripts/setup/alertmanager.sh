@@ -2,9 +2,9 @@
 # Builds the Alertmanager release the monitoring role's chart deploys
 # (ALERTMANAGER_VERSION in tests/cluster/versions.env) from its Go module, into
 # a cache outside the work tree keyed by that version, and links it into
-# build/bin as `alertmanager` (Debian's older one stays prometheus-alertmanager:
-# it cannot read a webhook URL from a file). The observability tier delivers
-# alerts through it with the role's own configuration.
+# build/bin as `alertmanager`. The observability tier routes and delivers alerts
+# through it, with the role's own configuration too (Debian's 0.25 cannot read
+# a webhook URL from a file).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=/dev/null

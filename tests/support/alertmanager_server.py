@@ -1,5 +1,6 @@
-"""A real Alertmanager (Debian's prometheus-alertmanager) whose one receiver is a
-webhook served by the test itself, so a test sees exactly what a pager would.
+"""A real Alertmanager, the release the monitoring role's chart deploys (built by
+scripts/setup/alertmanager.sh), whose one receiver is a webhook served by the
+test itself, so a test sees exactly what a pager would.
 
     with webhook_recorder() as hook, running_alertmanager(workdir, hook.url) as am:
         ...                             # point Prometheus at am.address
@@ -9,7 +10,6 @@ webhook served by the test itself, so a test sees exactly what a pager would.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -23,6 +23,8 @@ import yaml
 
 from tests.support.prometheus_server import ready_process
 from tests.support.servers import free_port
+
+ALERTMANAGER = Path(__file__).resolve().parents[2] / "build/bin/alertmanager"
 
 
 class WebhookRecorder:
@@ -105,21 +107,19 @@ def alertmanager_config(webhook_url: str) -> dict:
 
 @contextmanager
 def running_alertmanager(
-    workdir: Path, webhook_url: str = "", *, config: dict | None = None, binary: str = ""
+    workdir: Path, webhook_url: str = "", *, config: dict | None = None
 ) -> Iterator[Alertmanager]:
-    """`config` replaces the one route to `webhook_url`; `binary` (a path) the
-    Debian package's Alertmanager."""
-    binary = binary or shutil.which("prometheus-alertmanager") or ""
-    if not Path(binary).is_file():
+    """`config` replaces the one route to `webhook_url`."""
+    if not ALERTMANAGER.is_file():
         raise RuntimeError(
-            f"Alertmanager {binary or 'prometheus-alertmanager'} is missing: run `make setup`"
+            f"{ALERTMANAGER} is missing: run `make setup` (scripts/setup/alertmanager.sh)"
         )
     config_file = workdir / "alertmanager.yml"
     config_file.write_text(yaml.safe_dump(config or alertmanager_config(webhook_url)))
     address = f"127.0.0.1:{free_port()}"
     log = workdir / "alertmanager.log"
     command = [
-        binary,
+        str(ALERTMANAGER),
         f"--config.file={config_file}",
         f"--storage.path={workdir / 'alertmanager-data'}",
         f"--web.listen-address={address}",
