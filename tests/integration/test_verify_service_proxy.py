@@ -209,7 +209,8 @@ def test_verify_without_nodeports_reaches_both_through_the_api_server(
         and f"through the ingress at {NAMESPACE}/ingress:http2 {through}" in out
     ), out
     assert (
-        "Golden Signals from 1 of 1 services over a 3s window of verify's own traffic, "
+        "Golden Signals from 1 of 1 services over a 3s window in which verify drove its own "
+        "traffic (other traffic in it counts too), "
         f"from Prometheus at {NAMESPACE}/prometheus:9090 {through}" in out
     ), out
     assert "the smoke test: the ingress gateway has no NodePort" in out
