@@ -4,7 +4,8 @@
 # a random value (an Ed25519 PEM key for *_signing_key, empty for
 # *_repo_token: the local GitOps repository is the in-cluster Gitea; the alert
 # inbox's URL for *_receiver_url, or TITANIUM_ALERT_INBOX_URL), except
-# *_next_signing_key, which exists only during a rotation. The vault
+# *_next_signing_key, which exists only during a rotation, and *_registry_auth
+# (local builds its images on the node; no registry to log in to). The vault
 # is encrypted under vault-id `local` (ansible.cfg's vault_identity_list opens
 # it) with a random password kept in build/secrets/local-vault.pass.
 # Neither file is committed. Idempotent: existing secrets are never changed.
@@ -42,6 +43,8 @@ for name in "${wanted[@]}"; do
   case $name in
     # Set only by an operator rotating the key; generated, it would be published for nothing.
     *_next_signing_key) continue ;;
+    # Registry credentials exist only where a registry wants them; local pulls nothing.
+    *_registry_auth) continue ;;
     *_signing_key)
       printf '%s: |\n' "$name" >>"$work/vault.yml"
       openssl genpkey -algorithm ed25519 | sed 's/^/  /' >>"$work/vault.yml"

@@ -11,9 +11,9 @@ kube-proxy and CoreDNS, tainted so only pods that tolerate it run there), Gitea
 (tests/support/gitea.py) whose admin password is the rehearsal vault's, Argo CD
 (tests/support/argocd.py) and a Prometheus scraping the blog's pods with the
 labels the rendered ServiceMonitors give. The blog itself runs on the real node:
-its images (`make images`, tests/cluster/images) are imported into the node's
-containerd, the services' under tags made from their image IDs (the inventory's
-gitops_image_tags), the environment's namespace sends its pods there, and a
+site.yml's images role builds the services' images here and imports them into
+the node's containerd (tests/cluster/images' data stores and k6 are imported
+before), the environment's namespace sends its pods there, and a
 NodePort Service on the node is the entry verify's smoke test goes through.
 It writes build/rehearsal/endpoints.json, which
 inventories/rehearsal reads, runs `ansible-playbook site.yml -i
@@ -145,23 +145,14 @@ def image_repository(service: str) -> str:
     return f"{inventory.values('local')['image_registry']}/{common['image_prefix']}{service}"
 
 
-def load_images(node: RealNode) -> tuple[dict[str, str], dict[str, str]]:
-    """Every image the overlay runs, imported into the node's containerd under the
-    name the overlay gives it. The services' (`make images`) get a tag made from
-    their image ID, passed to the render as gitops_image_tags, so the overlay names
-    exactly what was built; the others keep the upstream names gitops/values/common.yml
-    pins (the render takes those from there, not from the inventory).
-    Returns the services' tags and {reference: digest} of every image."""
+def load_images(node: RealNode) -> dict[str, str]:
+    """What the overlay runs besides the services, imported into the node's
+    containerd under the upstream names gitops/values/common.yml pins (the render
+    takes those from there). The services' own images are site.yml's to build and
+    import (roles/images, on this machine against the node's socket).
+    Returns {reference: digest} of those images."""
     common = yaml.safe_load((ROOT / "gitops/values/common.yml").read_text())
-    wanted = {}
-    tags = {}
-    for service in SERVICES:
-        local = f"localhost/titanium-{service}:dev"
-        tag = "rehearsal-" + podman("image", "inspect", "--format", "{{.Id}}", local)[:12]
-        tags[service] = tag
-        wanted[f"{image_repository(service)}:{tag}"] = local
-    for key, local in DATA_IMAGES.items():
-        wanted[common[key]] = local
+    wanted = {common[key]: local for key, local in DATA_IMAGES.items()}
     archives = path("images")
     archives.mkdir(exist_ok=True)
     for reference, local in wanted.items():
@@ -171,7 +162,13 @@ def load_images(node: RealNode) -> tuple[dict[str, str], dict[str, str]]:
         node.ctr("images", "tag", "--force", local, reference)
         archive.unlink()
     held = node.images()
-    return tags, {reference: held[reference] for reference in wanted}
+    return {reference: held[reference] for reference in wanted}
+
+
+def service_images(node: RealNode) -> dict[str, str]:
+    """{reference: digest} of the services' images the node's containerd holds."""
+    repositories = tuple(f"{image_repository(service)}:" for service in SERVICES)
+    return {ref: digest for ref, digest in node.images().items() if ref.startswith(repositories)}
 
 
 def place_on_the_node(cluster: SimCluster) -> None:
@@ -482,7 +479,12 @@ def measure_promotion(endpoints: dict, timeout: float) -> dict:
     the new tag and Ready (a real rolling update), and the requests that failed."""
     service = "api-gateway"
     repository = image_repository(service)
-    old_tag = endpoints["image_tags"][service]
+    running = subprocess.run(
+        ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE, "get",
+         "deployment", service, "-o", "jsonpath={.spec.template.spec.containers[0].image}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    old_tag = running.rsplit(":", 1)[1]
     new_tag = f"{old_tag}-promoted"
     RealNode.load(path("node.json")).ctr(
         "images", "tag", "--force", f"{repository}:{old_tag}", f"{repository}:{new_tag}"
@@ -601,7 +603,7 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
     phase("real node", t)
 
     t = time.monotonic()
-    image_tags, images = load_images(node)
+    images = load_images(node)
     phase("images", t)
 
     t = time.monotonic()
@@ -639,7 +641,8 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
         "gateway_url": gateway_url,
         "prometheus_url": prometheus_url,
         "node_address": node.node_ip,
-        "image_tags": image_tags,
+        # site.yml's images role imports the services' images through it.
+        "containerd_socket": node.socket,
     }
     path("endpoints.json").write_text(json.dumps(endpoints, indent=2))
     return endpoints | {"argocd_version": argocd.version, "node": node.name, "images": images}
@@ -656,6 +659,8 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
     watcher.stopping.set()
     watcher.join()
     apps = watcher.summary()
+    # What site.yml built and imported, before the promotion adds a second name.
+    built = service_images(RealNode.load(path("node.json")))
     if rc == 0 and watcher.all_ready():
         # The seed again: nothing to push, nothing to change, Argo CD stays Synced.
         rc2, phases["site.yml again"], output2 = run_site(path("site-again.log"))
@@ -683,7 +688,7 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         "sync_order": sorted(watcher.ready_at, key=watcher.ready_at.get),
         "applications": apps,
         "real_node": real_node(endpoints),
-        "images": endpoints["images"],
+        "images": endpoints["images"] | built,
         "pod_kill": pod_kill,
         "promotion": promotion,
     }

@@ -431,13 +431,13 @@ def set_image_tags(checkout: Path, relative: str, tags: dict) -> None:
     header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
     document = yaml.safe_load(text)
     entries = {entry["name"]: entry for entry in document.get("images", [])}
-    for image, tag in sorted(tags.items()):
+    for image, reference in sorted(tags.items()):
         if image not in entries:
             known = ", ".join(sorted(entries)) or "none"
             raise SeedError("input", f"{relative} pins no image {image!r} (it pins: {known})")
-        tag, _, digest = str(tag).partition("@")
+        tag, at, digest = str(reference).partition("@")
         entries[image]["newTag"] = tag
-        if digest and not re.match(r"^sha256:[0-9a-f]{64}$", digest):
+        if at and not re.match(r"^sha256:[0-9a-f]{64}$", digest):
             raise SeedError("input", f"{image}: {digest!r} is not a sha256 digest")
         if digest:
             entries[image]["digest"] = digest

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 def run_phase(cluster: SimCluster, tmp_path: Path, remote: Path, token: str) -> str:
     extra = {
         "titanium_environment": "production",
-        "titanium_environment_values": inventory.values("production"),
+        # No registry here: digests are read and pinned in test_gitops_playbooks.
+        "titanium_environment_values": {**inventory.values("production"), "image_pin_digests": False},
         "gitserver_enabled": False,
         "gitops_repo_url": f"file://{remote}",
         "gitops_repo_username": "titanium",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from ansible_collections.titanium.platform.plugins.filter.images import source_image_tags
 from tests.cluster.node import BRIDGE
 
 pytestmark = pytest.mark.slow
@@ -26,6 +27,7 @@ NAMESPACE = "titanium-local"
 # What the local overlay runs, each on the real node.
 WORKLOADS = ("api-gateway", "auth-service", "blog-service", "user-service", "postgres",
              "redis", "redis-ratelimit", "loadgen")  # fmt: skip
+SERVICES = ["api-gateway", "auth-service", "blog-service", "user-service"]
 MIGRATIONS = ("auth-service-migrate", "blog-service-migrate", "user-service-migrate")
 
 
@@ -88,9 +90,21 @@ def test_the_blog_runs_on_the_real_node(run) -> None:
     )  # fmt: skip
     nodes = {pod["spec"].get("nodeName") for pod in json.loads(listed.stdout)["items"]}
     assert nodes == {node["name"]}  # nothing of the blog on a kwok node
-    # Each image is the one built here, under the reference the overlay gives it.
+    # Each image is the one built here, under the reference the overlay gives it:
+    # the services' by site.yml's images role, tagged with their source's digest.
     assert len(report["images"]) == 7
     assert all(digest.startswith("sha256:") for digest in report["images"].values())
+    services = sorted(ref for ref in report["images"] if ref.startswith("localhost/titanium-"))
+    tags = source_image_tags(str(REPO_ROOT / "services"), SERVICES)
+    assert services == sorted(f"localhost/titanium-{svc}:{tag}" for svc, tag in tags.items())
+    # The pods run exactly those (the api-gateway's under the name a promotion gave it).
+    running = {
+        c["image"].removesuffix("-promoted")
+        for pod in json.loads(listed.stdout)["items"]
+        for c in pod["spec"]["containers"]
+        if c["image"].startswith("localhost/titanium-")
+    }
+    assert running == set(services)
 
 
 def test_the_blog_answers_through_the_node_port(run) -> None:

@@ -73,6 +73,16 @@ def test_a_freshly_generated_local_vault_opens_without_any_password_option(tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"msg": true' in result.stdout
 
+    # What only an operator sets is never generated: set, it would switch things on
+    # (a signing-key rotation, registry credentials local has no registry for).
+    names = _run(str(BIN / "ansible-vault"), "view", str(vault), extra_env=env)
+    assert names.returncode == 0, names.stderr
+    generated = {
+        line.split(":")[0] for line in names.stdout.splitlines() if line.startswith("vault_")
+    }
+    assert "vault_postgres_password" in generated
+    assert not {"vault_auth_next_signing_key", "vault_image_registry_auth"} & generated
+
 
 def _encrypted_staging(tmp_path: Path) -> tuple[Path, Path]:
     inventory = tmp_path / "staging"

@@ -223,6 +223,22 @@ def test_an_optional_secret_exists_only_while_the_vault_holds_it(source):
     assert secret_data(objects, "titanium-auth-next-signing-key") == {"private-key.pem": upcoming}
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_registry_credentials_become_a_docker_config_pull_secret_only_when_vaulted(source):
+    def registry_secret(extra=None):
+        objects = render("blog_secrets", "secrets.yaml.j2", source, extra)
+        return [o for o in objects if o["metadata"]["name"] == "titanium-registry"]
+
+    assert registry_secret() == []
+    auth = '{"auths": {"ghcr.io": {"auth": "Y2k6cGFzcw=="}}}'
+    given = {"vault_image_registry_auth": auth}
+    if source == "defaults":
+        given["image_registry_auth"] = auth
+    (secret,) = registry_secret(given)
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert secret_data([secret], "titanium-registry") == {".dockerconfigjson": auth}
+
+
 # --- What each chart is promised ----------------------------------------------------
 
 

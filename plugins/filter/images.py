@@ -1,0 +1,55 @@
+# Copyright: Titanium contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tag an image built from source gets: a digest of what it is built from.
+The images role builds under it and the gitops role deploys it, each asking
+this filter, so both name the same image without passing facts between hosts;
+an unchanged source keeps its tag (nothing rebuilt, nothing rolled), a changed
+one gets a new tag (its pods roll)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+# Left behind by running code or tests, never part of an image (.dockerignore
+# drops them too): they must not change a tag.
+NOT_SOURCE = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+TAG_PREFIX = "src-"
+
+
+def _source_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and not NOT_SOURCE.intersection(path.relative_to(root).parts)
+        and path.suffix != ".pyc"
+    )
+
+
+def source_image_tags(context: str, services: list[str]) -> dict[str, str]:
+    """Service -> `src-<12 hex>` over the Dockerfile, its ignore file, the shared
+    library and the service's own folder, under the build context `context`."""
+    context_dir = Path(context)
+    if not (context_dir / "Dockerfile").is_file():
+        raise ValueError(f"{context} holds no Dockerfile: it is not the services' build context")
+    shared = [context_dir / "Dockerfile", context_dir / ".dockerignore", context_dir / "common"]
+    tags = {}
+    for service in services:
+        folder = context_dir / service
+        if not folder.is_dir():
+            raise ValueError(f"{context} has no folder for service {service!r}")
+        digest = hashlib.sha256()
+        for root in [*shared, folder]:
+            for path in _source_files(root):
+                digest.update(path.relative_to(context_dir).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+        tags[service] = TAG_PREFIX + digest.hexdigest()[:12]
+    return tags
+
+
+class FilterModule:
+    def filters(self):
+        return {"source_image_tags": source_image_tags}
