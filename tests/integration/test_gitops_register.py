@@ -24,7 +24,10 @@ def run_phase(cluster: SimCluster, tmp_path: Path, remote: Path, token: str) -> 
     extra = {
         "titanium_environment": "production",
         # No registry here: digests are read and pinned in test_gitops_playbooks.
-        "titanium_environment_values": {**inventory.values("production"), "image_pin_digests": False},
+        "titanium_environment_values": {
+            **inventory.values("production"),
+            "image_pin_digests": False,
+        },
         "gitserver_enabled": False,
         "gitops_repo_url": f"file://{remote}",
         "gitops_repo_username": "titanium",
