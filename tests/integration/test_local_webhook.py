@@ -5,12 +5,11 @@ inventory with a vault generated afresh, as on a new machine."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.support.ansible_run import BIN, fresh_local_inventory
+from tests.support.ansible_run import fresh_local_inventory, run_with_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,12 +49,5 @@ def test_local_inventory_signs_and_checks_the_push_webhook(tmp_path):
             ]
         )
     )
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+    result = run_with_env(env, "-i", str(inventory), str(playbook))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -173,3 +173,16 @@ def fresh_local_inventory(tmp_path: Path, **extra_env: str) -> tuple[Path, dict[
     }
     subprocess.run([str(REPO_ROOT / "scripts/local-vault.sh")], check=True, env=env, cwd=REPO_ROOT)
     return inventory, env
+
+
+def run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """ansible-playbook ARGS in `env` (fresh_local_inventory's, which opens that
+    inventory's vault), from the checkout."""
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import functools
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
+
+from tests.support.servers import serving
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFLIGHT = yaml.safe_load((REPO_ROOT / "roles/preflight/defaults/main.yml").read_text())
@@ -61,11 +62,5 @@ def mirror(root: Path, k3s_version: str | None = None) -> Iterator[str]:
     server = ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(server) as port:
+        yield f"http://127.0.0.1:{port}"

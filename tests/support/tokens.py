@@ -3,13 +3,14 @@
 import contextlib
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.support.servers import serving
 
 
 def fresh_private_key_pem() -> str:
@@ -88,10 +89,5 @@ def serving_jwks(jwks: dict | JwksEndpoint) -> Iterator[str]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server) as port:
+        yield f"http://127.0.0.1:{port}/.well-known/jwks.json"

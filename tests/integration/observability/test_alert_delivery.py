@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.support.alertmanager_server import running_alertmanager
-from tests.support.ansible_run import BIN, fresh_local_inventory
+from tests.support.ansible_run import fresh_local_inventory, run_with_env
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -72,14 +72,7 @@ def render_local_monitoring(tmp_path: Path, inbox_url: str) -> tuple[dict, list[
         )
     )
     out.mkdir()
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-v", "-i", str(inventory), str(playbook)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+    result = run_with_env(env, "-v", "-i", str(inventory), str(playbook))
     assert result.returncode == 0, result.stdout + result.stderr
     chart = yaml.safe_load((out / "kube-prometheus-stack-values.yaml").read_text())
     objects = list(yaml.safe_load_all((out / "secrets.yaml").read_text()))
