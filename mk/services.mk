@@ -1,6 +1,6 @@
 # The blog services (services/): install them into the venv, run them locally,
 # benchmark them. See services/README.md.
-SERVICES := common auth-service user-service api-gateway blog-service
+SERVICES := common auth-service user-service api-gateway blog-service bookinfo
 SERVICES_STAMP := $(VENV)/.titanium-services
 
 SETUP_TARGETS += setup-services
@@ -32,8 +32,8 @@ bench-gateway-clients: setup-services ## The gateway's candidate HTTP clients si
 	@python scripts/services/bench/clients.py --out build/bench/gateway-clients.json
 
 .PHONY: lock-service-images
-lock-service-images: setup-python ## Re-derive the api-gateway/auth/user image locks from requirements/python.lock
-	@for svc in api-gateway auth-service user-service; do \
+lock-service-images: setup-python ## Re-derive the api-gateway/auth/user/bookinfo image locks from requirements/python.lock
+	@for svc in api-gateway auth-service user-service bookinfo; do \
 	  uv pip compile -q --generate-hashes --python-version 3.11 \
 	    services/$$svc/requirements.in -c requirements/python.lock \
 	    -o services/$$svc/requirements.lock; \
