@@ -18,7 +18,7 @@ def pins(lock: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("service", ["api-gateway", "auth-service", "user-service"])
+@pytest.mark.parametrize("service", ["api-gateway", "auth-service", "user-service", "bookinfo"])
 def test_image_lock_agrees_with_the_repository_lock(service):
     image = pins(SERVICES / service / "requirements.lock")
     repository = pins(REPO / "requirements" / "python.lock")
@@ -45,7 +45,9 @@ def test_one_dockerfile_pinned_non_root_one_worker():
     assert leftovers == []
 
 
-@pytest.mark.parametrize("service", ["api-gateway", "auth-service", "user-service", "blog-service"])
+@pytest.mark.parametrize(
+    "service", ["api-gateway", "user-service", "auth-service", "blog-service", "bookinfo"]
+)
 def test_dockerfile_has_a_stage_per_service(service):
     dockerfile = (SERVICES / "Dockerfile").read_text()
     package = service.replace("-", "_")
