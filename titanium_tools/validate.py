@@ -29,6 +29,7 @@ import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from titanium_tools import REPO_ROOT, inventory
+from titanium_tools.versions import pins
 
 BUILD = REPO_ROOT / "build"
 CHECKOV = REPO_ROOT / ".venv-checkov/bin/checkov"
@@ -54,12 +55,8 @@ SECRET_PATTERNS = {
 
 
 def kubernetes_version() -> str:
-    """major.minor of the pinned Kubernetes (tests/cluster/versions.env)."""
-    text = (REPO_ROOT / "tests/cluster/versions.env").read_text()
-    match = re.search(r"^KUBERNETES_VERSION=v(\d+\.\d+)\.\d+", text, re.M)
-    if not match:
-        raise RuntimeError("tests/cluster/versions.env pins no KUBERNETES_VERSION")
-    return match.group(1)
+    """major.minor of the Kubernetes the pinned k3s ships (the versions role)."""
+    return pins()["KUBERNETES_VERSION"].removeprefix("v").rsplit(".", 1)[0]
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:

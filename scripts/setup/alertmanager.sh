@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Alertmanager release the monitoring role's chart deploys
-# (ALERTMANAGER_VERSION in tests/cluster/versions.env) from its Go module, into
+# (monitoring_alertmanager_version in the versions role) from its Go module, into
 # a cache outside the work tree keyed by that version, and links it into
 # build/bin as `alertmanager`. The observability tier routes and delivers alerts
 # through it, with the role's own configuration too (Debian's 0.25 cannot read
 # a webhook URL from a file).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=/dev/null
-source tests/cluster/versions.env
+# shellcheck source=versions.sh
+source scripts/setup/versions.sh
 cache=${TITANIUM_CACHE:-$HOME/.cache/titanium}
 bin="$cache/alertmanager/$ALERTMANAGER_VERSION"
 # The release builds with the machine's Go; never fetch another silently.

@@ -7,13 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/cluster
-# shellcheck source=/dev/null
-source "$here/versions.env"
+# shellcheck source=versions.sh
+source scripts/setup/versions.sh
 
 # Bump when the way the binaries are built changes (flags, ldflags).
 recipe=1
 cache=${TITANIUM_CACHE:-$HOME/.cache/titanium}
-key=$( (echo "$recipe"; grep -E '^(ARGOCD|KUSTOMIZE)_' "$here/versions.env"
+key=$( (echo "$recipe"; pin_lines ARGOCD_VERSION ARGOCD_CHART_VERSION ARGOCD_GIT_COMMIT KUSTOMIZE_VERSION
   cat "$here"/go/argocd/go.{mod,sum}) | sha256sum | cut -c1-16)
 root="$cache/argocd/$key"
 bin="$root/bin"
@@ -23,7 +23,7 @@ components=(argocd-server argocd-repo-server argocd-application-controller)
 export GOTOOLCHAIN=local
 
 grep -qE "^(require)?[[:space:]]*github.com/argoproj/argo-cd/v3 $ARGOCD_VERSION( //.*)?\$" "$here/go/argocd/go.mod" ||
-  { echo "setup-argocd: $here/go/argocd/go.mod must require github.com/argoproj/argo-cd/v3 $ARGOCD_VERSION (versions.env)" >&2; exit 1; }
+  { echo "setup-argocd: $here/go/argocd/go.mod must require github.com/argoproj/argo-cd/v3 $ARGOCD_VERSION (argocd_version, $platform_versions_file)" >&2; exit 1; }
 
 build_argocd() {
   local pkg=github.com/argoproj/argo-cd/v3/common built client_go ld

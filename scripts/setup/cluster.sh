@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/cluster
-# shellcheck source=/dev/null
-source "$here/versions.env"
+# shellcheck source=versions.sh
+source scripts/setup/versions.sh
 # shellcheck source=go-pins.sh
 source scripts/setup/go-pins.sh
 
@@ -20,17 +20,18 @@ source scripts/setup/go-pins.sh
 # how they are generated rebuilds no binary.
 recipe=1
 cache=${TITANIUM_CACHE:-$HOME/.cache/titanium}
-key=$( (echo "$recipe"; grep -E '^(KUBERNETES|ETCD|KWOK|HELM|ISTIO|CONTROLLER_TOOLS)_' "$here/versions.env"
+key=$( (echo "$recipe"; pin_lines KUBERNETES_VERSION ETCD_VERSION KWOK_VERSION HELM_VERSION \
+  ISTIO_MODULE_VERSION ISTIO_RELEASE CONTROLLER_TOOLS_VERSION
   cat "$here"/go/{kube,etcd,istioctl}/go.{mod,sum}) | sha256sum | cut -c1-16)
 root="$cache/cluster/$key"
 bin="$root/bin"
-crds_key=$( (grep -E '^(ARGOCD|PROMETHEUS_OPERATOR)_' "$here/versions.env"
+crds_key=$( (pin_lines ARGOCD_VERSION ARGOCD_CHART_VERSION ARGOCD_GIT_COMMIT PROMETHEUS_OPERATOR_VERSION ISTIO_VERSION
   cat "$here/gen-crds.sh" "$here"/go/crds-*/go.{mod,sum}) | sha256sum | cut -c1-16)
 crds="$root/crds-$crds_key"
 # The real node's binaries have a key of their own, so adding them (or changing
 # how they are built) rebuilds nothing of the control plane.
 node_recipe=1
-node_key=$( (echo "$node_recipe"; grep -E '^(KUBERNETES|COREDNS|K6)_' "$here/versions.env"
+node_key=$( (echo "$node_recipe"; pin_lines KUBERNETES_VERSION COREDNS_VERSION K6_VERSION
   cat "$here"/go/node/go.{mod,sum} "$here"/go/node/pause/*.go) | sha256sum | cut -c1-16)
 node_bin="$cache/node/$node_key/bin"
 
@@ -39,7 +40,7 @@ export GOTOOLCHAIN=local
 
 require_pin() { # module dir, module path, expected version
   grep -qE "^(require)?[[:space:]]*$2 $3( //.*)?\$" "$here/go/$1/go.mod" ||
-    { echo "setup-cluster: $here/go/$1/go.mod must require $2 $3 (versions.env)" >&2; exit 1; }
+    { echo "setup-cluster: $here/go/$1/go.mod must require $2 $3 (scripts/setup/versions.sh)" >&2; exit 1; }
 }
 require_pin kube k8s.io/kubernetes "$KUBERNETES_VERSION"
 require_pin node k8s.io/kubernetes "$KUBERNETES_VERSION"

@@ -7,12 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 module=tests/cluster/go/gitea
-defaults=roles/gitserver/defaults/main.yml
-
-# The one pin: the gitserver role's gitserver_gitea_version (its chart's
-# appVersion, and the image tag it deploys).
-version=$(sed -nE 's/^gitserver_gitea_version: *"?([0-9][^"]*)"?$/\1/p' "$defaults")
-[[ -n $version ]] || { echo "setup-gitea: no gitserver_gitea_version in $defaults" >&2; exit 1; }
+# shellcheck source=versions.sh
+source scripts/setup/versions.sh
+# The one pin: gitserver_gitea_version (the image tag the chart deploys).
+version=$GITEA_VERSION
+defaults=$platform_versions_file
 grep -qE "^[[:space:]]*code\.gitea\.io/gitea v$version( //.*)?\$" "$module/go.mod" || {
   echo "setup-gitea: $module/go.mod must require code.gitea.io/gitea v$version ($defaults)" >&2
   exit 1

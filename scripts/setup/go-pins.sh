@@ -1,6 +1,6 @@
 # Sourced, not run: how the pinned kubectl and helm are built, shared by the
 # developer's cluster build (cluster.sh) and the operator's (operator-tools.sh),
-# so both report the same versions. Needs tests/cluster/versions.env sourced.
+# so both report the same versions. Needs scripts/setup/versions.sh sourced.
 
 # Without these, /version and `kubectl version` report a non-semver string that
 # helm and kwok reject.

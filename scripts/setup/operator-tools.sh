@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The command-line tools site.yml runs on the controller besides Python: kubectl
-# and helm, at the versions the tests run (tests/cluster/versions.env), built from
+# and helm, at the versions the tests run (scripts/setup/versions.sh), built from
 # their Go modules alone: none of the simulated control plane is built. Cached
 # outside the work tree, keyed by the pins, and linked into build/bin.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/cluster
-# shellcheck source=/dev/null
-source "$here/versions.env"
+# shellcheck source=versions.sh
+source scripts/setup/versions.sh
 # shellcheck source=go-pins.sh
 source scripts/setup/go-pins.sh
 
@@ -20,7 +20,7 @@ export GOTOOLCHAIN=local
 
 recipe=1
 cache=${TITANIUM_CACHE:-$HOME/.cache/titanium}
-key=$( (echo "$recipe"; grep -E '^(KUBERNETES|HELM)_VERSION=' "$here/versions.env"
+key=$( (echo "$recipe"; pin_lines KUBERNETES_VERSION HELM_VERSION
   cat "$here"/go/kube/go.{mod,sum} scripts/setup/go-pins.sh) | sha256sum | cut -c1-16)
 bin="$cache/operator/$key/bin"
 if [[ ! -f $bin/../.complete ]]; then

@@ -1,18 +1,14 @@
-"""The Argo CD binary the tests built reports the release pinned in
-tests/cluster/versions.env (the pins' agreement: tests/unit/test_argocd_pins.py)."""
+"""The Argo CD binary the tests built reports argocd_version, the release the
+versions role pins (the pins' agreement: tests/unit/test_versions.py)."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
+from titanium_tools.versions import pins
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def pins() -> dict[str, str]:
-    text = (REPO_ROOT / "tests/cluster/versions.env").read_text()
-    return dict(re.findall(r"^([A-Z_]+)=(\S+)$", text, re.MULTILINE))
 
 
 def test_the_built_binary_reports_the_pinned_release():

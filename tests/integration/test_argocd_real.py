@@ -12,7 +12,6 @@ and a deleted object must come back (self-heal). Timings are printed.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import subprocess
 import time
@@ -24,18 +23,13 @@ from tests.cluster.sim import SimCluster, bin_dir
 from tests.support.ansible_run import run_module, run_on_localhost
 from tests.support.argocd import ArgoCD
 from tests.support.git_http import GitHTTPServer
-from titanium_tools import inventory
+from titanium_tools import inventory, versions
 
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = "demo"
 TARGET = "titanium-demo"
-
-
-def versions() -> dict[str, str]:
-    text = (REPO_ROOT / "tests/cluster/versions.env").read_text()
-    return dict(re.findall(r"^([A-Z_]+)=(\S+)$", text, re.MULTILINE))
 
 
 def tree(greeting: str, replicas: int) -> dict[str, str]:
@@ -159,7 +153,7 @@ def cluster():
 
 def test_argocd_reconciles_a_git_repository(cluster, tmp_path):
     timings: dict[str, float] = {}
-    pins = versions()
+    pins = versions.pins()
     # The binary the tests run is the release the role's chart deploys.
     version = subprocess.run(
         [str(bin_dir() / "argocd-server"), "version", "--short"], capture_output=True, text=True

@@ -10,15 +10,13 @@ import pytest
 
 from tests.cluster import sim
 from tests.cluster.sim import SimCluster, SimError
+from titanium_tools.versions import pins
 
 pytestmark = pytest.mark.slow
 
 
 def pinned(name: str) -> str:
-    for line in (sim.HERE / "versions.env").read_text().splitlines():
-        if line.startswith(f"{name}="):
-            return line.split("=", 1)[1]
-    raise KeyError(name)
+    return pins()[name]
 
 
 def test_api_server_reports_the_pinned_release(sim_cluster: SimCluster) -> None:

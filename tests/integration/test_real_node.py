@@ -20,17 +20,14 @@ import pytest
 
 from tests.cluster.node import BRIDGE, LABEL, TAINT, RealNode
 from tests.cluster.sim import SimCluster
+from titanium_tools.versions import pins
 
 pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "localhost/titanium-python:3.11-bookworm"
 NAMESPACE = "real-node"
 NODE_PORT = 30081
-VERSIONS = dict(
-    line.split("=", 1)
-    for line in (REPO_ROOT / "tests/cluster/versions.env").read_text().splitlines()
-    if line and not line.startswith("#")
-)
+VERSIONS = pins()
 ON_THE_NODE = {
     "nodeSelector": {LABEL[0]: LABEL[1]},
     "tolerations": [{"key": TAINT["key"], "operator": "Exists", "effect": TAINT["effect"]}],

@@ -22,24 +22,14 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import BIN, REPO_ROOT, recap, run_playbook, write_vault_values
-from tests.support.mirror import PREFLIGHT, closed_port, mirror, source_variables
+from tests.support.mirror import closed_port, mirror, source_variables
+from titanium_tools.versions import platform as platform_versions
 
 INVENTORIES = ["local", "staging", "production"]
 K3S_DEFAULTS = yaml.safe_load((REPO_ROOT / "roles/k3s/defaults/main.yml").read_text())
-ISTIO_VERSION = yaml.safe_load((REPO_ROOT / "roles/istio/defaults/main.yml").read_text())[
-    "istio_version"
-]
-# A k3s release whose Kubernetes the pinned Istio supports (preflight's table):
-# the pinned k3s when it fits, otherwise the newest minor Istio supports.
-_SUPPORT = PREFLIGHT["preflight_istio_kubernetes_support"][".".join(ISTIO_VERSION.split(".")[:2])]
-_K3S_MINOR = K3S_DEFAULTS["k3s_version"].lstrip("v").rsplit(".", 1)[0]
-FITTING_K3S = (
-    K3S_DEFAULTS["k3s_version"]
-    if tuple(map(int, _SUPPORT["min"].split(".")))
-    <= tuple(map(int, _K3S_MINOR.split(".")))
-    <= tuple(map(int, _SUPPORT["max"].split(".")))
-    else f"v{_SUPPORT['max']}.0+k3s1"
-)
+# The pinned k3s, whose Kubernetes the pinned Istio supports
+# (tests/unit/test_versions.py holds them to preflight's table).
+FITTING_K3S = platform_versions()["k3s_version"]
 # No task carries this tag, so only the `always` ones run: preflight and the
 # roles' argument validation, as at the start of every real run.
 ONLY_ALWAYS = ["--tags", "only-always"]

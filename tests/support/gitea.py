@@ -49,11 +49,10 @@ class GiteaError(RuntimeError):
 
 
 def gitea_version() -> str:
-    """The version the gitserver role pins (and scripts/setup/gitea.sh builds)."""
-    import yaml
+    """The version the gitserver role deploys (and scripts/setup/gitea.sh builds)."""
+    from titanium_tools.versions import platform
 
-    defaults = yaml.safe_load((REPO_ROOT / "roles/gitserver/defaults/main.yml").read_text())
-    return str(defaults["gitserver_gitea_version"])
+    return platform()["gitserver_gitea_version"]
 
 
 def _run_as_user() -> pwd.struct_passwd:

@@ -15,10 +15,10 @@ from pathlib import Path
 import yaml
 
 from tests.support.servers import serving
+from titanium_tools.versions import platform as platform_versions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFLIGHT = yaml.safe_load((REPO_ROOT / "roles/preflight/defaults/main.yml").read_text())
-K3S = yaml.safe_load((REPO_ROOT / "roles/k3s/defaults/main.yml").read_text())
 # The variables naming chart repositories, as preflight lists them.
 CHART_REPOSITORY_VARIABLES = [
     repo["variable"] for repo in PREFLIGHT["preflight_chart_repositories"]
@@ -50,7 +50,7 @@ def source_variables(base_url: str, k3s_version: str | None = None) -> dict:
 def mirror(root: Path, k3s_version: str | None = None) -> Iterator[str]:
     """Serve a k3s release (amd64 and arm64 checksum files) and an index.yaml per
     chart repository from root; yields the base URL."""
-    version = k3s_version or K3S["k3s_version"]
+    version = k3s_version or platform_versions()["k3s_version"]
     release = root / "k3s" / version
     release.mkdir(parents=True, exist_ok=True)
     for arch in ("amd64", "arm64", "arm"):

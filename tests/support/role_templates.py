@@ -109,7 +109,21 @@ NODEPORT_OWNERS = [
 
 def variables(role: str, source: str, extra: dict | None = None) -> dict:
     role_dir = REPO_ROOT / "roles" / role
+def dependency_defaults(role: str) -> dict:
+    """The defaults of the roles a role depends on (its meta/main.yml), which
+    Ansible loads below the role's own."""
+    meta = REPO_ROOT / "roles" / role / "meta/main.yml"
     found: dict = {}
+    for dependency in (
+        (yaml.safe_load(meta.read_text()) or {}).get("dependencies", []) if meta.is_file() else ()
+    ):
+        name = dependency["role"].removeprefix("titanium.platform.")
+        path = REPO_ROOT / "roles" / name / "defaults/main.yml"
+        found.update(LOADER.load_from_file(str(path), trusted_as_template=True) or {})
+    return found
+
+
+    found: dict = dependency_defaults(role)
     for owner in NODEPORT_OWNERS if role == "verify" else ():
         owner_defaults = REPO_ROOT / "roles" / owner / "defaults/main.yml"
         found.update(LOADER.load_from_file(str(owner_defaults), trusted_as_template=True) or {})

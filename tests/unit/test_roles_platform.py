@@ -27,6 +27,7 @@ from tests.support.role_templates import (
     ROLES,
     SOURCES,
     argocd_decision,
+    dependency_defaults,
     environment_of,
     render,
     resolve,
@@ -34,9 +35,11 @@ from tests.support.role_templates import (
     values,
 )
 from tests.support.tokens import fresh_private_key_pem
+from titanium_tools.validate import kubernetes_version
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-KUBERNETES_VERSION = "1.36.0"
+# The schemas of the Kubernetes minor k3s ships (the versions role).
+KUBERNETES_VERSION = kubernetes_version() + ".0"
 OBJECT_TEMPLATES = {
     "blog_secrets": ["secrets.yaml.j2"],
     "istio": ["namespaces.yaml.j2"],
@@ -522,7 +525,8 @@ def test_every_variable_a_template_reads_is_a_documented_default(role):
     env.filters = AnyName(env.filters)  # Ansible's filters: only the names matter here
     env.tests = AnyName(env.tests)
     defaults = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults/main.yml").read_text())
-    allowed = set(defaults) | RUNTIME_FACTS | {"titanium_environment", "role_path"}
+    allowed = set(defaults) | set(dependency_defaults(role)) | RUNTIME_FACTS
+    allowed |= {"titanium_environment", "role_path"}
     allowed |= {"gitserver_credentials", "verify_degraded", "verify_signals", "verify_status_page"}
     allowed |= {"verify_checked", "verify_not_checked"}  # set by verify's checked.yml
     for template in (REPO_ROOT / "roles" / role / "templates").glob("*.j2"):
