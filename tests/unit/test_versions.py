@@ -99,3 +99,10 @@ def test_the_pinned_istio_supports_the_kubernetes_k3s_ships():
     assert support, f"Istio {istio} has no row in preflight_istio_kubernetes_support"
     kubernetes = minor(platform()["k3s_version"])
     assert minor(support["min"]) <= kubernetes <= minor(support["max"]), (istio, support)
+
+
+def test_istioctl_analyzes_with_a_snapshot_no_older_than_the_deployed_istio():
+    # No Istio release builds from the Go module proxy (tests/cluster/versions.env):
+    # `istioctl analyze` runs a development snapshot, which must not predate the
+    # minor the istio role deploys, or it would miss that release's API fields.
+    assert minor(pins()["ISTIO_RELEASE"]) >= minor(platform()["istio_version"])
