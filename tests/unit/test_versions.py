@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from titanium_tools.versions import PLATFORM_FILE, kubernetes_of, platform
+from titanium_tools.versions import PLATFORM_FILE, kubernetes_of, pins, platform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GO = REPO_ROOT / "tests/cluster/go"
