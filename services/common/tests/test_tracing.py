@@ -71,3 +71,23 @@ def test_no_tracing_without_otel_variables(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     with TestClient(create_app(ServiceSettings(metrics_port=0), title="t")) as client:
         assert client.app.state.ctx.tracing is None
+
+
+@pytest.mark.slow
+def test_latency_exemplar_names_the_exported_trace(collector, monkeypatch):
+    endpoint, received = collector
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    settings = ServiceSettings(service_name="exemplar-svc", metrics_port=0)
+    with TestClient(create_app(settings, title="t")) as client:
+        assert client.get("/openapi.json").status_code == 200
+        metrics = client.app.state.ctx.metrics
+    exemplars = [
+        sample.exemplar.labels["trace_id"]
+        for family in metrics.registry.collect()
+        if family.name == "http_request_duration_seconds"
+        for sample in family.samples
+        if sample.exemplar is not None
+    ]
+    assert len(exemplars) == 1
+    # The exemplar's trace is the one exported (OTLP carries the id's 16 bytes).
+    assert bytes.fromhex(exemplars[0]) in b"".join(received)

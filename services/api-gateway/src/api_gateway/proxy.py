@@ -87,7 +87,7 @@ async def _limits(
     return [ratelimit.Limit("writes", subject, settings.writes_per_user)]
 
 
-def _forward_headers(ctx: AppContext, request: Request, address: str) -> list[tuple[str, str]]:
+def _forward_headers(request: Request, address: str) -> list[tuple[str, str]]:
     headers = [
         (name, value)
         for name, value in forwardable(request.headers.items())
@@ -103,13 +103,10 @@ def _forward_headers(ctx: AppContext, request: Request, address: str) -> list[tu
         ("x-forwarded-proto", request.headers.get("x-forwarded-proto", scheme)),
         ("x-forwarded-host", request.headers.get("host", "")),
         ("x-request-id", state.get("request_id", "")),
+        # With tracing on, the aiohttp instrumentation replaces it with its
+        # client span's, so the service's span is that span's child.
+        ("traceparent", state.get("traceparent", "")),
     ]
-    if ctx.tracing is not None:  # continue the exported span, not only the trace id
-        carrier: dict[str, str] = {}
-        ctx.tracing.inject(carrier)
-        headers += list(carrier.items())
-    if not any(name == "traceparent" for name, _ in headers):
-        headers.append(("traceparent", state.get("traceparent", "")))
     return headers
 
 
@@ -160,7 +157,7 @@ async def proxy(request: Request) -> Response:
     upstream: Upstream = ctx.extras["upstreams"][route.upstream]
     query = request.scope.get("query_string", b"").decode("latin-1")
     target = upstream_path + (f"?{query}" if query else "")
-    headers = _forward_headers(ctx, request, address)
+    headers = _forward_headers(request, address)
     if streamed:
         body = request.stream()  # read through the body-size limit as it goes
         if declared.isdigit():

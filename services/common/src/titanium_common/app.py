@@ -147,7 +147,10 @@ def create_app(
     for router in routers:
         app.include_router(router)
     app.add_middleware(
-        ObservabilityMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
+        ObservabilityMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        current_trace=tracing.current if tracing is not None else None,
     )
     if tracing is not None:
         tracing.instrument_app(app)

@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -81,8 +82,12 @@ class ObservabilityMiddleware:
         metrics: Metrics,
         max_body_bytes: int,
         quiet_routes: frozenset[str] = frozenset({"/health/live", "/health/ready"}),
+        current_trace: Callable[[], tuple[str, str, str] | None] | None = None,
     ) -> None:
         self.app = app
+        # With tracing on: the span the instrumentation opened around this
+        # middleware, so logs and hand-made traceparents carry the exported trace.
+        self.current_trace = current_trace
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.quiet_routes = quiet_routes
@@ -96,9 +101,19 @@ class ObservabilityMiddleware:
         headers = dict(scope["headers"])
         incoming_id = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming_id if _REQUEST_ID.match(incoming_id) else secrets.token_hex(16)
-        parent = parse_traceparent(headers.get(b"traceparent", b"").decode("latin-1"))
-        trace_id, flags = parent if parent else (secrets.token_hex(16), "01")
-        traceparent = new_traceparent(trace_id, flags)
+        span = self.current_trace() if self.current_trace is not None else None
+        # A sampled, exported trace becomes the latency's exemplar: Grafana's
+        # latency panels link from a slow bucket to a trace that shows why.
+        exemplar = None
+        if span is not None:
+            trace_id, span_id, flags = span
+            traceparent = f"00-{trace_id}-{span_id}-{flags}"
+            if int(flags, 16) & 1:
+                exemplar = {"trace_id": trace_id}
+        else:
+            parent = parse_traceparent(headers.get(b"traceparent", b"").decode("latin-1"))
+            trace_id, flags = parent if parent else (secrets.token_hex(16), "01")
+            traceparent = new_traceparent(trace_id, flags)
         # Handlers and the gateway's proxy read these to propagate them.
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
@@ -157,7 +172,7 @@ class ObservabilityMiddleware:
             status = status_holder["status"]
             metrics = self.metrics
             metrics.child(metrics.requests, method, route, str(status)).inc()
-            metrics.child(metrics.latency, method, route).observe(duration)
+            metrics.child(metrics.latency, method, route).observe(duration, exemplar)
             if (route not in self.quiet_routes or status >= 400) and log.isEnabledFor(logging.INFO):
                 fields = {
                     "method": method,
