@@ -44,6 +44,7 @@ def write_inventory(directory: Path, cluster: SimCluster, overrides: dict) -> Pa
         "istio_enabled": False,
         "monitoring_enabled": False,
         "logging_enabled": False,
+        "tracing_enabled": False,
         "argocd_enabled": False,
         "gitserver_enabled": False,
         "gitops_repo_url": REPO_URL,

@@ -57,9 +57,14 @@ class Stack:
 
 
 @contextlib.contextmanager
-def blog_stack(workdir: Path, gateway_settings: dict[str, str] | None = None) -> Iterator[Stack]:
+def blog_stack(
+    workdir: Path,
+    gateway_settings: dict[str, str] | None = None,
+    service_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
     """`gateway_settings` override the gateway's environment, e.g. the trusted
-    hop count a rendered tree gives it."""
+    hop count a rendered tree gives it; `service_env` is added to every
+    service's, e.g. the OTEL_* variables that turn tracing on."""
     key_file = workdir / "auth-key.pem"
     key_file.write_bytes(
         Ed25519PrivateKey.generate().private_bytes(
@@ -75,6 +80,7 @@ def blog_stack(workdir: Path, gateway_settings: dict[str, str] | None = None) ->
 
         def env(prefix: str, name: str, role: str | None) -> dict[str, str]:
             values = {
+                **(service_env or {}),
                 f"{prefix}PORT": str(ports[name]),
                 f"{prefix}METRICS_PORT": str(metrics_ports[name]),
                 f"{prefix}REDIS_URL": redis.url,

@@ -24,7 +24,9 @@ from ansible.template import Templar, trust_as_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-ROLES = ["blog_secrets", "istio", "monitoring", "logging", "argocd", "gitserver", "verify"]
+ROLES = [
+    "blog_secrets", "istio", "monitoring", "logging", "tracing", "argocd", "gitserver", "verify",
+]  # fmt: skip
 
 
 INVENTORIES = sorted(p.name for p in (REPO_ROOT / "inventories").iterdir() if p.is_dir())
@@ -107,8 +109,6 @@ NODEPORT_OWNERS = [
 ]
 
 
-def variables(role: str, source: str, extra: dict | None = None) -> dict:
-    role_dir = REPO_ROOT / "roles" / role
 def dependency_defaults(role: str) -> dict:
     """The defaults of the roles a role depends on (its meta/main.yml), which
     Ansible loads below the role's own."""
@@ -123,6 +123,8 @@ def dependency_defaults(role: str) -> dict:
     return found
 
 
+def variables(role: str, source: str, extra: dict | None = None) -> dict:
+    role_dir = REPO_ROOT / "roles" / role
     found: dict = dependency_defaults(role)
     for owner in NODEPORT_OWNERS if role == "verify" else ():
         owner_defaults = REPO_ROOT / "roles" / owner / "defaults/main.yml"

@@ -45,6 +45,7 @@ OBJECT_TEMPLATES = {
     "istio": ["namespaces.yaml.j2"],
     "monitoring": ["namespace.yaml.j2", "secrets.yaml.j2"],
     "logging": ["loki-datasource.yaml.j2"],
+    "tracing": ["jaeger-datasource.yaml.j2"],
     "argocd": ["argocd-cm.yaml.j2", "secrets.yaml.j2"],
     "gitserver": ["gitserver.yaml.j2"],
     "verify": [],

@@ -1,0 +1,202 @@
+"""Distributed tracing for real: the blog's services export to a real Jaeger
+(the release and configuration the tracing role deploys), requests go through
+the real gateway, and the traces are read back from Jaeger's query API.
+
+One request is one trace: the gateway's server span continues the caller's
+traceparent, its upstream client span is the parent of the service's server
+span, and the service's database and Redis calls are spans below that. The
+trace id the services log is the exported one (what Loki's link follows), and a
+5xx carries the error flag.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.blog_stack import PASSWORD, Stack, blog_stack, new_user
+from tests.support.jaeger_server import Jaeger, running_jaeger
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory) -> Iterator[tuple[Jaeger, Stack]]:
+    work = tmp_path_factory.mktemp("tracing")
+    with running_jaeger(work) as jaeger, blog_stack(work, service_env=jaeger.otel_env()) as stack:
+        yield jaeger, stack
+
+
+class Trace:
+    """A trace from Jaeger's query API, with its spans' services and parents."""
+
+    def __init__(self, document: dict) -> None:
+        self.spans = document["spans"]
+        self.by_id = {span["spanID"]: span for span in self.spans}
+        self.processes = document["processes"]
+
+    @staticmethod
+    def tags(span: dict) -> dict:
+        return {tag["key"]: tag["value"] for tag in span["tags"]}
+
+    def service(self, span: dict) -> str:
+        return self.processes[span["processID"]]["serviceName"]
+
+    @staticmethod
+    def parent_id(span: dict) -> str | None:
+        return next((r["spanID"] for r in span["references"] if r["refType"] == "CHILD_OF"), None)
+
+    def find(self, service: str, kind: str, **tags) -> list[dict]:
+        return [
+            span
+            for span in self.spans
+            if self.service(span) == service
+            and self.tags(span).get("span.kind") == kind
+            and self.tags(span).items() >= tags.items()
+        ]
+
+    def one(self, service: str, kind: str, **tags) -> dict:
+        found = self.find(service, kind, **tags)
+        assert len(found) == 1, f"{service} {kind} {tags}: {len(found)} spans in {self.summary()}"
+        return found[0]
+
+    def under(self, span: dict, ancestor: dict) -> bool:
+        """Whether `ancestor` is on the way from `span` to the root."""
+        parent = self.parent_id(span)
+        while parent is not None:
+            if parent == ancestor["spanID"]:
+                return True
+            parent = self.parent_id(self.by_id[parent]) if parent in self.by_id else None
+        return False
+
+    def summary(self) -> list[str]:
+        return sorted(
+            f"{self.service(s)}:{self.tags(s).get('span.kind')}:{s['operationName']}"
+            for s in self.spans
+        )
+
+
+def traceparent() -> tuple[str, str, str]:
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    return trace_id, span_id, f"00-{trace_id}-{span_id}-01"
+
+
+def has(*wanted: tuple[str, str]) -> callable:
+    """A trace is complete once each (service, span kind) is in it."""
+
+    def complete(document: dict) -> bool:
+        trace = Trace(document)
+        return all(trace.find(service, kind) for service, kind in wanted)
+
+    return complete
+
+
+def assert_hop(trace: Trace, caller: str, callee: str) -> dict:
+    """The callee's server span is the child of a client span of the caller's,
+    itself below the caller's server span. Returns the callee's server span."""
+    (server,) = trace.find(callee, "server")
+    client = trace.by_id.get(trace.parent_id(server))
+    assert client is not None, f"{callee}'s span has no parent in the trace: {trace.summary()}"
+    assert trace.service(client) == caller
+    assert Trace.tags(client)["span.kind"] == "client"
+    assert trace.under(client, trace.one(caller, "server"))
+    return server
+
+
+def database_and_redis(trace: Trace, service: str) -> tuple[list[dict], list[dict]]:
+    server = trace.one(service, "server")
+    calls = [s for s in trace.find(service, "client") if trace.under(s, server)]
+    sql = [s for s in calls if Trace.tags(s).get("db.system") == "postgresql"]
+    redis = [s for s in calls if Trace.tags(s).get("db.system") == "redis"]
+    return sql, redis
+
+
+def test_a_login_is_one_trace_from_the_callers_context_down_to_the_database(traced):
+    jaeger, stack = traced
+    client, user = new_user(stack)
+    trace_id, caller_span, header = traceparent()
+    answer = client.post(
+        "/api/auth/login",
+        json={"username": user["username"], "password": PASSWORD},
+        headers={"traceparent": header},
+    )
+    assert answer.status_code == 200, answer.text
+
+    trace = Trace(
+        jaeger.wait_for_trace(
+            trace_id,
+            has(
+                ("api-gateway", "server"),
+                ("auth-service", "server"),
+                ("user-service", "server"),
+            ),
+        )
+    )
+    assert {span["traceID"] for span in trace.spans} == {trace_id}
+    # The caller's context is honoured: the gateway's span is the caller's child.
+    gateway = trace.one("api-gateway", "server")
+    assert Trace.parent_id(gateway) == caller_span
+    assert Trace.tags(gateway)["http.route"] == "/api/auth/{rest:path}"
+    assert_hop(trace, "api-gateway", "auth-service")
+    assert_hop(trace, "auth-service", "user-service")
+    # The gateway counts the login against its limits in Redis; user-service reads
+    # the account from PostgreSQL.
+    assert database_and_redis(trace, "api-gateway")[1], trace.summary()
+    sql, _ = database_and_redis(trace, "user-service")
+    assert any(Trace.tags(s).get("db.statement", "").startswith("SELECT") for s in sql), (
+        trace.summary()
+    )
+    assert not any(Trace.tags(s).get("error") for s in trace.spans)
+
+
+def test_a_post_read_is_traced_from_the_gateway_and_its_log_line_names_the_trace(traced):
+    jaeger, stack = traced
+    client, _ = new_user(stack)
+    created = client.post(
+        "/api/posts", json={"title": "Traced", "body": "Followed *end to end*", "category": "ops"}
+    )
+    assert created.status_code == 201, created.text
+    # No traceparent: the gateway starts the trace itself.
+    read = stack.client().get(f"/api/posts/{created.json()['id']}")
+    assert read.status_code == 200, read.text
+
+    request_id = read.headers["x-request-id"]
+    lines = [json.loads(line) for line in stack.services["gateway"].logs().splitlines()]
+    (line,) = [entry for entry in lines if entry.get("request_id") == request_id]
+    trace = Trace(
+        jaeger.wait_for_trace(
+            line["trace_id"], has(("api-gateway", "server"), ("blog-service", "server"))
+        )
+    )
+    assert Trace.parent_id(trace.one("api-gateway", "server")) is None
+    server = assert_hop(trace, "api-gateway", "blog-service")
+    assert Trace.tags(server)["http.status_code"] == 200
+    sql, redis = database_and_redis(trace, "blog-service")
+    assert sql or redis, f"blog-service answered with no database or Redis span: {trace.summary()}"
+    # blog-service logs the same trace id for the same request.
+    blog_lines = [json.loads(x) for x in stack.services["blog"].logs().splitlines()]
+    assert any(
+        entry.get("request_id") == request_id and entry.get("trace_id") == line["trace_id"]
+        for entry in blog_lines
+    )
+
+
+def test_a_5xx_carries_the_error_flag(traced):
+    """Last in the module: blog-service is stopped, the gateway answers 502."""
+    jaeger, stack = traced
+    stack.services["blog"].process.terminate()
+    stack.services["blog"].process.wait(10)
+    trace_id, _, header = traceparent()
+    answer = stack.client().get("/api/posts", headers={"traceparent": header})
+    assert answer.status_code == 502, answer.text
+
+    trace = Trace(jaeger.wait_for_trace(trace_id, has(("api-gateway", "client"))))
+    gateway = trace.one("api-gateway", "server")
+    assert Trace.tags(gateway)["http.status_code"] == 502
+    assert Trace.tags(gateway).get("error") is True, Trace.tags(gateway)
+    upstream = [s for s in trace.find("api-gateway", "client") if "redis" not in str(s["tags"])]
+    assert upstream and all(Trace.tags(s).get("error") is True for s in upstream)
+    assert not trace.find("blog-service", "server")
