@@ -45,6 +45,10 @@ IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 IMAGE_REGISTRY = re.compile(
     r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 )
+# A Kubernetes namespace name (an RFC 1123 label).
+NAMESPACE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# The image key of Bookinfo (services/bookinfo) in image_tags and image_digests.
+BOOKINFO = "bookinfo"
 HEADER = "# Rendered from gitops/{src} for {env}; edit the source, not this file.\n"
 SERVICE_PLACEHOLDER = "__service__"
 REQUIRED_ENV_KEYS = (
@@ -66,6 +70,8 @@ LAYOUT = (
     ("services/base", "services/base", True),
     ("services/overlays", "services/overlays/{env}", False),
     ("platform", "platform/{env}", False),
+    # Bookinfo, one Argo CD application of its own; renders nothing where it is off.
+    ("bookinfo", "bookinfo/{env}", False),
 )
 
 
@@ -115,18 +121,26 @@ def load_values(
     common = common_values(source)
     values = _merge(common, environment_values)
     values = _merge(values, overrides or {})
+    # Weights say where all of reviews' traffic goes: the last layer that states
+    # them replaces them whole (merged, v3: 100 over v1: 100 would be 200).
+    for layer in (environment_values, overrides or {}):
+        route = (layer.get("bookinfo") or {}).get("reviews_route") or {}
+        if isinstance(values.get("bookinfo"), dict) and "weights" in route:
+            values["bookinfo"]["reviews_route"]["weights"] = copy.deepcopy(route["weights"])
     missing = [key for key in REQUIRED_ENV_KEYS if key not in values]
     if missing:
         raise RenderError(
             f"{env}: {VALUES_VARIABLE} lacks {', '.join(missing)} "
             "(set them in the inventory's group_vars)"
         )
+    check_bookinfo(env, values)
+    images = deployed_images(values)
     tags = values["image_tags"]
-    for service in values["services"]:
+    for service in images:
         if service not in tags:
             raise RenderError(f"{env}: missing variable image_tags.{service}")
     for service, tag in tags.items():
-        if service not in values["services"]:
+        if service not in images and service != BOOKINFO:
             raise RenderError(f"{env}: image_tags names unknown service {service!r}")
         check_image_tag(service, tag)
     check_image_registry(env, values["image_registry"])
@@ -134,7 +148,7 @@ def load_values(
     if not isinstance(digests, dict):
         raise RenderError(f"{env}: image_digests must map services to digests, not {digests!r}")
     for service, digest in digests.items():
-        if service not in values["services"]:
+        if service not in images:
             raise RenderError(f"{env}: image_digests names unknown service {service!r}")
         if not isinstance(digest, str) or not IMAGE_DIGEST.match(digest):
             raise RenderError(
@@ -152,7 +166,100 @@ def load_values(
         path.name.removesuffix(".yml.j2")
         for path in (source / "platform/monitoring/dashboards").glob("*.yml.j2")
     )
+    # The namespaces Git may deploy into, each with the sync identity's grants.
+    values["workload_namespaces"] = [values["namespace"]] + (
+        [values["bookinfo"]["namespace"]] if values["bookinfo"]["enabled"] else []
+    )
     return values
+
+
+# The value of an end-user header a route may match: a user name, no spaces.
+ROUTE_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+
+
+def check_reviews_route(env: str, bookinfo: dict) -> None:
+    """The reviews route (the runbook's steps render from it): weights over
+    reviews' versions summing to 100, and a well-formed user for a header route."""
+    versions = bookinfo["services"]["reviews"]["versions"]
+    route = bookinfo.get("reviews_route")
+    if not isinstance(route, dict):
+        raise RenderError(f"{env}: bookinfo.reviews_route must be a mapping, not {route!r}")
+    weights = route.get("weights")
+    if not isinstance(weights, dict) or not weights:
+        raise RenderError(
+            f"{env}: bookinfo.reviews_route.weights must map versions of reviews "
+            f"({', '.join(versions)}) to percentages, not {weights!r}"
+        )
+    unknown = sorted(str(version) for version in weights if version not in versions)
+    if unknown:
+        raise RenderError(
+            f"{env}: reviews has no version {', '.join(unknown)} (it has {', '.join(versions)})"
+        )
+    bad = {
+        v: w for v, w in weights.items() if isinstance(w, bool) or not isinstance(w, int) or w < 0
+    }
+    if bad:
+        raise RenderError(f"{env}: reviews weights must be whole percentages, not {bad!r}")
+    if sum(weights.values()) != 100:
+        shown = ", ".join(f"{v}={w}" for v, w in sorted(weights.items()))
+        raise RenderError(
+            f"{env}: reviews weights {shown} sum to {sum(weights.values())}, not 100: "
+            "give weights that add up to 100"
+        )
+    user = route.get("user", "")
+    if user and (not isinstance(user, str) or not ROUTE_USER.match(user)):
+        raise RenderError(
+            f"{env}: end-user {user!r} is not a user name (up to 64 letters, digits, '_', '.', "
+            "'@', '-')"
+        )
+    if user and route.get("user_version") not in versions:
+        raise RenderError(
+            f"{env}: the user's route names reviews version {route.get('user_version')!r}, "
+            f"which reviews does not have ({', '.join(versions)})"
+        )
+
+
+def deployed_images(values: dict) -> list[str]:
+    """The images an environment runs, by the key its image_tags names them with:
+    the blog's services, and Bookinfo's one image where it is switched on."""
+    return list(values["services"]) + ([BOOKINFO] if values["bookinfo"]["enabled"] else [])
+
+
+def environment_images(environment_values: dict, source: Path = DEFAULT_SOURCE) -> list[str]:
+    """deployed_images of an environment's values merged over the common ones."""
+    return deployed_images(_merge(common_values(source), environment_values))
+
+
+def check_bookinfo(env: str, values: dict) -> None:
+    """Bookinfo's switch, namespace and NodePort, before anything is rendered."""
+    bookinfo = values.get("bookinfo")
+    where = "set bookinfo in the inventory's group_vars/all/environment.yml"
+    if not isinstance(bookinfo, dict) or not isinstance(bookinfo.get("enabled"), bool):
+        raise RenderError(f"{env}: bookinfo.enabled must be true or false ({where})")
+    if not bookinfo["enabled"]:
+        return
+    namespace = bookinfo.get("namespace")
+    if not isinstance(namespace, str) or not NAMESPACE.match(namespace):
+        raise RenderError(
+            f"{env}: bookinfo.namespace {namespace!r} is not a namespace name (lowercase "
+            f"letters, digits and '-', at most 63); {where}"
+        )
+    if namespace == values["namespace"]:
+        raise RenderError(
+            f"{env}: bookinfo.namespace is the blog's namespace {namespace!r}: Bookinfo runs in "
+            f"a namespace of its own; {where}"
+        )
+    check_reviews_route(env, bookinfo)
+    nodeport = bookinfo.get("nodeport")
+    if (
+        isinstance(nodeport, bool)
+        or not isinstance(nodeport, int)
+        or not 30000 <= nodeport <= 32767
+    ):
+        raise RenderError(
+            f"{env}: Bookinfo's NodePort {nodeport!r} is outside 30000-32767 "
+            "(set gitops_bookinfo_nodeport in the inventory)"
+        )
 
 
 def common_values(source: Path = DEFAULT_SOURCE) -> dict:
@@ -269,30 +376,50 @@ def render(
     return dict(sorted(files.items()))
 
 
+# Where dashboards' panel lists live, where their ConfigMaps go, and the values
+# key of the namespace they are made in.
+DASHBOARDS = (
+    ("platform/monitoring/dashboards", "platform/{env}/monitoring/dashboards", ("namespace",)),
+    ("bookinfo/dashboards", "bookinfo/{env}/dashboards", ("bookinfo", "namespace")),
+)
+
+
 def _dashboards(env: str, source: Path, values: dict) -> dict:
-    """Grafana dashboards: panel lists in gitops/ become ConfigMaps for Grafana's sidecar."""
+    """Grafana dashboards: panel lists in gitops/ become ConfigMaps for Grafana's
+    sidecar. A list that renders nothing is switched off for the environment."""
     jinja = template_environment(source)
     files = {}
-    for spec_path in sorted((source / "platform/monitoring/dashboards").glob("*.yml.j2")):
-        name = spec_path.relative_to(source).as_posix()
-        (spec,) = _render_template(jinja, name, values, env)
-        dashboard = build_dashboard(spec)
-        configmap = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": f"dashboard-{spec['uid']}",
-                "namespace": values["namespace"],
-                "labels": {**values["monitoring_labels"], values["grafana_dashboard_label"]: "1"},
-                # Grafana's sidecar files the dashboards into this folder.
-                "annotations": {"grafana_folder": "Titanium"},
-            },
-            "data": {f"{spec['uid']}.json": json.dumps(dashboard, indent=2, sort_keys=True) + "\n"},
-        }
-        stem = spec_path.name.removesuffix(".yml.j2")
-        out = f"platform/{env}/monitoring/dashboards/{stem}.yaml"
-        files[out] = HEADER.format(src=name, env=env) + dump_yaml([configmap])
+    for folder, out_folder, namespace_key in DASHBOARDS:
+        namespace = values
+        for key in namespace_key:
+            namespace = namespace[key]
+        for spec_path in sorted((source / folder).glob("*.yml.j2")):
+            name = spec_path.relative_to(source).as_posix()
+            specs = _render_template(jinja, name, values, env)
+            if not specs:
+                continue
+            stem = spec_path.name.removesuffix(".yml.j2")
+            out = f"{out_folder.format(env=env)}/{stem}.yaml"
+            files[out] = HEADER.format(src=name, env=env) + dump_yaml(
+                [_dashboard_configmap(specs[0], namespace, values)]
+            )
     return files
+
+
+def _dashboard_configmap(spec: dict, namespace: str, values: dict) -> dict:
+    dashboard = build_dashboard(spec)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"dashboard-{spec['uid']}",
+            "namespace": namespace,
+            "labels": {**values["monitoring_labels"], values["grafana_dashboard_label"]: "1"},
+            # Grafana's sidecar files the dashboards into this folder.
+            "annotations": {"grafana_folder": "Titanium"},
+        },
+        "data": {f"{spec['uid']}.json": json.dumps(dashboard, indent=2, sort_keys=True) + "\n"},
+    }
 
 
 def build_dashboard(spec: dict) -> dict:
@@ -300,7 +427,13 @@ def build_dashboard(spec: dict) -> dict:
     panels = []
     for index, panel in enumerate(spec["panels"]):
         targets = [
-            {"expr": query["expr"], "legendFormat": query.get("legend", ""), "refId": chr(65 + n)}
+            {
+                "expr": query["expr"],
+                "legendFormat": query.get("legend", ""),
+                "refId": chr(65 + n),
+                # Sampled requests' trace ids on the graph, each a link to its trace.
+                **({"exemplar": True} if query.get("exemplars") else {}),
+            }
             for n, query in enumerate(panel["queries"])
         ]
         panels.append(

@@ -75,6 +75,17 @@ options:
         C(titanium-auth-next-signing-key) and publishes its key. Unset keeps the values'
         C(auth_next_signing_key) (false).
     type: bool
+  bookinfo_nodeport:
+    description:
+      - productpage's NodePort where the environment runs Bookinfo (C(bookinfo.enabled)).
+        Unset keeps the values' C(bookinfo.nodeport).
+    type: int
+  bookinfo_reviews_route:
+    description:
+      - How the reviews VirtualService routes (C(weights) of versions summing to 100, an
+        optional C(user) routed to C(user_version) by its end-user header), as the Bookinfo
+        traffic runbook sets it. Unset keeps the values' C(bookinfo.reviews_route).
+    type: dict
 notes:
   - Supports C(check_mode) and C(diff_mode) (lists the files that would change).
 """
@@ -106,6 +117,22 @@ images_file:
   returned: always
   type: str
   sample: services/overlays/staging/images/kustomization.yaml
+preserved_files:
+  description:
+    - Files the seed writes only while missing, because a runbook owns them once seeded
+      (pass to gitops_sync's C(preserve)): the images component, and Bookinfo's reviews
+      route where Bookinfo is on.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - services/overlays/staging/images/kustomization.yaml
+    - bookinfo/staging/routing/reviews.yaml
+routing_file:
+  description: Bookinfo's reviews route in the repository (the traffic runbook commits it).
+  returned: always
+  type: str
+  sample: bookinfo/staging/routing/reviews.yaml
 changed_files:
   description: Files added, modified or removed in O(dest).
   returned: always
@@ -147,6 +174,8 @@ def main() -> None:
             "image_pull_secret": {"type": "bool"},
             "ingress_trusted_proxies": {"type": "int"},
             "auth_next_signing_key": {"type": "bool"},
+            "bookinfo_nodeport": {"type": "int"},
+            "bookinfo_reviews_route": {"type": "dict"},
         },
         supports_check_mode=True,
     )
@@ -170,6 +199,13 @@ def main() -> None:
         overrides["ingress_trusted_proxies"] = params["ingress_trusted_proxies"]
     if params["auth_next_signing_key"] is not None:
         overrides["auth_next_signing_key"] = params["auth_next_signing_key"]
+    bookinfo = {}
+    if params["bookinfo_nodeport"] is not None:
+        bookinfo["nodeport"] = params["bookinfo_nodeport"]
+    if params["bookinfo_reviews_route"] is not None:
+        bookinfo["reviews_route"] = params["bookinfo_reviews_route"]
+    if bookinfo:
+        overrides["bookinfo"] = bookinfo
     env = params["environment"]
     try:
         files = render(env, params["values"], Path(params["source"]), overrides)
@@ -182,11 +218,15 @@ def main() -> None:
     )
     if changed_files and not module.check_mode:
         write_tree(files, dest)
+    images_file = f"services/overlays/{env}/images/kustomization.yaml"
+    routing_file = f"bookinfo/{env}/routing/reviews.yaml"
     result = {
         "changed": bool(changed_files),
         "files": len(files),
         "managed_paths": managed_paths(env),
-        "images_file": f"services/overlays/{env}/images/kustomization.yaml",
+        "images_file": images_file,
+        "routing_file": routing_file,
+        "preserved_files": [images_file] + ([routing_file] if routing_file in files else []),
         "changed_files": changed_files,
     }
     if module._diff and changed_files:

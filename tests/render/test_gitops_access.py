@@ -114,10 +114,16 @@ def test_the_workloads_project_refuses_argocd_projects_and_rbac(tree):
             assert refusal(project, child, obj), f"{child['metadata']['name']} may deploy {what}"
 
 
-def test_the_workloads_project_targets_only_the_blog_namespace(tree):
+def workload_namespaces(values: dict) -> list[str]:
+    """The blog's namespace, and Bookinfo's where the environment runs it."""
+    bookinfo = values["bookinfo"]
+    return [values["namespace"]] + ([bookinfo["namespace"]] if bookinfo["enabled"] else [])
+
+
+def test_the_workloads_project_targets_only_the_workload_namespaces(tree):
     for child in tree.children:
         destinations = tree.project_of(child)["spec"]["destinations"]
-        assert [d["namespace"] for d in destinations] == [tree.values["namespace"]]
+        assert [d["namespace"] for d in destinations] == workload_namespaces(tree.values)
 
 
 def test_the_root_project_may_manage_applications_and_nothing_else(tree):
@@ -181,8 +187,8 @@ def test_each_project_syncs_as_its_own_namespaced_service_account(tree):
     assert len({account for _, account in used}) == len(used) == len(tree.projects)
 
 
-def test_only_the_blog_namespace_object_is_reachable_outside_namespaces(tree):
-    """The one cluster-scoped grant: the blog's own Namespace, by name."""
+def test_only_the_workload_namespace_objects_are_reachable_outside_namespaces(tree):
+    """The one cluster-scoped grant: the workloads' own Namespaces, by name."""
     cluster_rules = [
         rule
         for o in ansible_applied(tree)
@@ -191,7 +197,7 @@ def test_only_the_blog_namespace_object_is_reachable_outside_namespaces(tree):
     ]
     for rule in cluster_rules:
         assert rule["resources"] == ["namespaces"] and rule["apiGroups"] == [""], rule
-        assert rule["resourceNames"] == [tree.values["namespace"]], rule
+        assert rule["resourceNames"] == workload_namespaces(tree.values), rule
         assert "delete" not in rule["verbs"] and "create" not in rule["verbs"], rule
 
 

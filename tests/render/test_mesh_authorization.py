@@ -34,6 +34,9 @@ class Mesh:
         values = inventory.load_values(env)
         self.namespace = values["namespace"]
         self.ports = {name: svc["port"] for name, svc in values["services"].items()}
+        # A policy applies in its own namespace only (Bookinfo's are judged in
+        # test_bookinfo.py).
+        objects = [o for o in objects if o["metadata"].get("namespace") == self.namespace]
         self.policies = [o for o in objects if o["kind"] == "AuthorizationPolicy"]
         self.deployments = {
             o["metadata"]["name"]: o["spec"]["template"]
