@@ -50,6 +50,20 @@ def source_image_tags(context: str, services: list[str]) -> dict[str, str]:
     return tags
 
 
+def environment_images(environment_values: dict, source: str | None = None) -> list[str]:
+    """The images an environment runs (the renderer's rule): the blog's services,
+    and bookinfo where the environment switches Bookinfo on. The images role builds
+    and the gitops role deploys the same set."""
+    from ansible_collections.titanium.platform.plugins.module_utils import gitops_render
+
+    return gitops_render.environment_images(
+        dict(environment_values or {}), Path(source) if source else gitops_render.DEFAULT_SOURCE
+    )
+
+
 class FilterModule:
     def filters(self):
-        return {"source_image_tags": source_image_tags}
+        return {
+            "source_image_tags": source_image_tags,
+            "environment_images": environment_images,
+        }

@@ -264,13 +264,23 @@ def test_preflight_refuses_nodeports_claimed_twice(tmp_path, vault_values, sourc
         "inventories/local",
         vault_values,
         "-e",
-        runnable(tmp_path / "overrides.json", sources, gitserver_http_nodeport=31304),
+        runnable(
+            tmp_path / "overrides.json",
+            sources,
+            gitserver_http_nodeport=31304,
+            # local runs Bookinfo: productpage's NodePort is claimed too.
+            gitops_bookinfo_nodeport=30080,
+        ),
         check=False,
     )
     output = result.stdout + result.stderr
-    assert "Preflight found 1 problem(s); nothing has been changed" in output, output[-3000:]
+    assert "Preflight found 2 problem(s); nothing has been changed" in output, output[-3000:]
     assert (
         "istio_gateway_http_nodeport and gitserver_http_nodeport are all 31304: "
+        "give each its own NodePort" in output
+    )
+    assert (
+        "argocd_server_nodeport and gitops_bookinfo_nodeport are all 30080: "
         "give each its own NodePort" in output
     )
 
