@@ -42,6 +42,8 @@ IMAGES = {
     "user-service": Service("USER", "user_service", "users"),
     "auth-service": Service("AUTH", "auth_service", "auth"),
     "blog-service": Service("BLOG", "blog_service", "blog"),
+    # Bookinfo's one image; BOOKINFO_SERVICE picks the service (productpage by default).
+    "bookinfo": Service("BOOKINFO", "bookinfo", None),
 }
 
 
@@ -233,3 +235,6 @@ def test_image_builds_and_serves_locked_down(
             page = httpx.get(f"{url}/blog/", timeout=5)
             assert page.status_code == 200 and "<html" in page.text.lower()
             assert httpx.get(f"{url}/blog/static/blog.css", timeout=5).status_code == 200
+        if service == "bookinfo":  # productpage, its callees absent: the page says so
+            product = httpx.get(f"{url}/api/v1/products/0", timeout=10).json()
+            assert product["details"] == {"error": "details are unavailable"}
