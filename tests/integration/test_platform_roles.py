@@ -195,6 +195,17 @@ def test_loki_data_source_for_the_grafana_sidecar(platform):
     assert (source["type"], source["url"]) == ("loki", "http://loki.monitoring.svc:3100")
 
 
+def test_jaeger_data_source_for_the_grafana_sidecar(platform):
+    """Managed with the Helm release off, like Loki's; its spans link to Loki's lines."""
+    cluster, _, _ = platform
+    cm = get(cluster, "configmap", "jaeger-datasource", "monitoring")
+    assert cm["metadata"]["labels"]["grafana_datasource"] == "1"
+    (source,) = yaml.safe_load(cm["data"]["jaeger-datasource.yaml"])["datasources"]
+    assert (source["type"], source["uid"]) == ("jaeger", "jaeger")
+    assert source["url"] == "http://jaeger.monitoring.svc:16686"
+    assert source["jsonData"]["tracesToLogsV2"]["datasourceUid"] == "loki"
+
+
 def test_argocd_cm_carries_the_health_check_and_webhook_ignores(platform):
     cluster, _, _ = platform
     cm = get(cluster, "configmap", "argocd-cm", "argocd")
