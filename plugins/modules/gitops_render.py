@@ -69,6 +69,12 @@ options:
         istio role configures the gateway; the api-gateway trusts one hop more (the gateway's
         own). Unset keeps the values' C(ingress_trusted_proxies).
     type: int
+  tracing_enabled:
+    description:
+      - Whether the environment runs the trace store (the tracing role's C(tracing_enabled)):
+        the services are given its OTLP endpoint and the mesh's Telemetry names it. Unset
+        keeps the values' C(tracing.enabled) (true).
+    type: bool
   auth_next_signing_key:
     description:
       - Whether a signing-key rotation is under way, so that auth-service mounts the Secret
@@ -174,6 +180,7 @@ def main() -> None:
             "image_pull_secret": {"type": "bool"},
             "ingress_trusted_proxies": {"type": "int"},
             "auth_next_signing_key": {"type": "bool"},
+            "tracing_enabled": {"type": "bool"},
             "bookinfo_nodeport": {"type": "int"},
             "bookinfo_reviews_route": {"type": "dict"},
         },
@@ -199,6 +206,8 @@ def main() -> None:
         overrides["ingress_trusted_proxies"] = params["ingress_trusted_proxies"]
     if params["auth_next_signing_key"] is not None:
         overrides["auth_next_signing_key"] = params["auth_next_signing_key"]
+    if params["tracing_enabled"] is not None:
+        overrides["tracing"] = {"enabled": params["tracing_enabled"]}
     bookinfo = {}
     if params["bookinfo_nodeport"] is not None:
         bookinfo["nodeport"] = params["bookinfo_nodeport"]

@@ -135,16 +135,19 @@ def test_the_gitops_tree_points_the_services_and_the_telemetry_at_the_same_jaege
     assert gitops["provider"] == mesh["extensionProviders"][0]["name"]
 
     endpoint = f"http://{host(env)}:{gitops['otlp_http_port']}"
-    configmaps = [
-        doc
-        for path, text in rendered.items()
-        if path.startswith("services/base/") and path.endswith("/configmap.yaml")
-        for doc in yaml.safe_load_all(text)
-    ]
-    assert len(configmaps) == 4
-    for configmap in configmaps:
-        assert configmap["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
-        assert configmap["data"]["OTEL_SERVICE_NAME"] == configmap["metadata"]["name"]
+    overlay = yaml.safe_load(rendered[f"services/overlays/{env}/kustomization.yaml"])
+    exported = {
+        patch["target"]["name"]: {op["path"]: op["value"] for op in yaml.safe_load(patch["patch"])}
+        for patch in overlay["patches"]
+        if patch["target"]["kind"] == "ConfigMap" and "OTEL_SERVICE_NAME" in patch["patch"]
+    }
+    assert exported == {
+        service: {
+            "/data/OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "/data/OTEL_SERVICE_NAME": service,
+        }
+        for service in inventory.load_values(env)["services"]
+    }
     (telemetry,) = [
         doc
         for path, text in rendered.items()
@@ -168,3 +171,18 @@ def test_the_latency_panels_show_exemplars(env):
     # Only latency carries them: a rate or a ratio has no request to point at.
     others = [t for p in dashboard["panels"] if p is not latency for t in p["targets"]]
     assert others and not any(t.get("exemplar") for t in others)
+
+
+def test_without_the_trace_store_the_tree_points_nothing_at_it():
+    """What the gitops role renders where tracing_enabled is off (the rehearsal)."""
+    assert resolve(templar_for("gitops", "rehearsal"), "gitops_tracing_enabled") is False
+    assert resolve(templar_for("gitops", "local"), "gitops_tracing_enabled") is True
+    rendered = inventory.render("local", overrides={"tracing": {"enabled": False}})
+    text = "\n".join(rendered.values())
+    for absent in ("OTEL_EXPORTER_OTLP_ENDPOINT", "allow-trace-export"):
+        assert absent not in text, absent
+    # The Telemetry is rendered but no kustomization includes it.
+    assert "telemetry.yaml" not in rendered["platform/local/mesh/kustomization.yaml"]
+    traced = inventory.render("local")
+    assert "telemetry.yaml" in traced["platform/local/mesh/kustomization.yaml"]
+    assert all(p in "\n".join(traced.values()) for p in ("OTEL_SERVICE_NAME", "allow-trace-export"))
