@@ -203,6 +203,26 @@ def airgap_problems(stat_results: list[dict], sums: dict[str, str], airgap_dir: 
     return problems
 
 
+def tagged_reference(name: str, tag: str, registry: str) -> str:
+    """How manifest.json keys a digest read while gathering: the reference by
+    tag, as the gitops role names the image to its registry."""
+    return f"{registry.rstrip('/')}/{name}:{tag}"
+
+
+def recorded_digests(tagged: dict[str, str], registry: str, recorded: dict[str, str]) -> dict:
+    """The digests gathering read for these images (name -> tag), from
+    manifest.json's image_digests, in the shape image_digest returns
+    (`digests`: name -> digest), and the references it never read (`missing`)."""
+    digests, missing = {}, []
+    for name, tag in tagged.items():
+        reference = tagged_reference(name, tag, registry)
+        if reference in recorded:
+            digests[name] = recorded[reference]
+        else:
+            missing.append(reference)
+    return {"digests": digests, "missing": missing}
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -213,4 +233,6 @@ class FilterModule:
             "chart_ref": chart_ref,
             "sha256sums": sha256sums,
             "airgap_problems": airgap_problems,
+            "tagged_reference": tagged_reference,
+            "recorded_digests": recorded_digests,
         }

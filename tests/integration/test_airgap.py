@@ -221,6 +221,14 @@ def test_gather_holds_k3s_the_chart_and_the_images_derived_from_renders(internet
         internet.base_url
     )
     assert manifest["k3s"]["version"] == K3S_VERSION
+    # The digests read for the pinned tags, which an offline render pins.
+    prefix = COMMON["image_prefix"]
+    assert manifest["image_digests"] == {
+        f"{internet.registry.host}/titanium/{prefix}{name}:{BLOG_TAG}": internet.digests[
+            f"{internet.registry.host}/titanium/{prefix}{name}:{BLOG_TAG}"
+        ]
+        for name in TAGGED
+    }
 
     # SHA256SUMS covers every file, the manifest included, and holds.
     sums = (airgap / "SHA256SUMS").read_text().splitlines()
@@ -530,3 +538,28 @@ def test_preflight_lists_every_damaged_file_before_anything_changes(gathered, tm
             f"{airgap / 'k3s/k3s'} is corrupt",
         ]
     )
+
+
+def test_the_gitops_role_pins_the_digests_recorded_when_gathering(internet, gathered, tmp_path):
+    """Offline the registry is out of reach: the rendered tree pins the digests
+    manifest.json recorded. The registry's TLS is checked here, so a read of
+    this plain-HTTP registry would fail the run."""
+    airgap, _ = gathered
+    variables = {
+        **internet.variables(airgap),
+        "titanium_image_registry_tls_verify": True,
+        "gitops_render_dir": str(tmp_path / "tree"),
+    }
+    rendered = run_role_tasks("gitops", "render.yml", variables, tmp_path)
+    assert rendered.returncode == 0, rendered.stdout[-4000:]
+    images = (tmp_path / "tree/services/overlays/staging/images/kustomization.yaml").read_text()
+    host, prefix = internet.registry.host, COMMON["image_prefix"]
+    for service in SERVICES:
+        assert internet.digests[f"{host}/titanium/{prefix}{service}:{BLOG_TAG}"] in images
+
+    variables["titanium_environment_values"]["image_tags"]["blog-service"] = "0.2.0"
+    refused = run_role_tasks("gitops", "render.yml", variables, tmp_path)
+    output = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0
+    assert f"{host}/titanium/{prefix}blog-service:0.2.0: not in the air-gap directory" in output
+    assert "Re-run playbooks/airgap.yml" in output

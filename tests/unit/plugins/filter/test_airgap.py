@@ -14,6 +14,8 @@ from ansible_collections.titanium.platform.plugins.filter.airgap import (
     image_archive_name,
     manifest_images,
     normalize_image,
+    recorded_digests,
+    tagged_reference,
 )
 
 DIGEST = "sha256:" + "ab" * 32
@@ -181,3 +183,16 @@ def test_charts_come_from_the_air_gap_directory_when_one_is_set():
     assert chart_ref(chart, "/srv/airgap/") == "/srv/airgap/charts/base-1.27.3.tgz"
     with pytest.raises(ValueError, match="has no version"):
         chart_archive({"chart": "base", "version": ""})
+
+
+def test_offline_digests_are_the_ones_recorded_when_gathering():
+    recorded = {"r.example/t/titanium-api:0.1.0": DIGEST}
+    tagged = {"titanium-api": "0.1.0", "titanium-blog": "0.2.0"}
+    assert (
+        tagged_reference("titanium-api", "0.1.0", "r.example/t/")
+        == "r.example/t/titanium-api:0.1.0"
+    )
+    assert recorded_digests(tagged, "r.example/t", recorded) == {
+        "digests": {"titanium-api": DIGEST},
+        "missing": ["r.example/t/titanium-blog:0.2.0"],
+    }
