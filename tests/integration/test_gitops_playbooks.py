@@ -86,7 +86,9 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
     assert log(remote) == [f"Seed {ENV} from Titanium"]
-    seeded = pins(remote)
+    # Bookinfo's one image is pinned with its application (staging runs it).
+    seeded = pins(remote) | pins(remote, f"bookinfo/{ENV}/kustomization.yaml")
+    assert "bookinfo" in seeded
     for service, tag in VALUES["image_tags"].items():
         assert seeded[service]["newName"] == f"{registry.host}/{PREFIX}{service}"
         assert seeded[service]["digest"] == registry.digests[service, str(tag)]
@@ -147,9 +149,10 @@ def test_promote_refuses_bad_input_before_touching_git(remote, tmp_path, args, c
     ).returncode
 
 
-def pins(remote: Path) -> dict[str, dict]:
-    """Service name to what the environment's images kustomization pins for it."""
-    shown = git(remote, "show", f"main:{IMAGES}")
+def pins(remote: Path, file: str = IMAGES) -> dict[str, dict]:
+    """Service name to what a kustomization (the environment's images one by
+    default) pins for it."""
+    shown = git(remote, "show", f"main:{file}")
     return {entry["name"].removeprefix(PREFIX): entry for entry in yaml.safe_load(shown)["images"]}
 
 
