@@ -13,21 +13,42 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.blog_stack import PASSWORD, Stack, blog_stack, new_user
+from tests.support.blog_stack import PASSWORD, SERVICE_NAMES, Stack, blog_stack, new_user
 from tests.support.jaeger_server import Jaeger, running_jaeger
+from tests.support.monitoring import render_monitoring, scrape_config
+from tests.support.prometheus_server import Prometheus, running_prometheus
+from tests.support.role_templates import values
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def traced(tmp_path_factory) -> Iterator[tuple[Jaeger, Stack]]:
+def traced(tmp_path_factory) -> Iterator[tuple[Jaeger, Stack, Prometheus]]:
+    """Jaeger, the blog exporting to it, and Prometheus scraping the blog as the
+    rendered ServiceMonitor does, with the features the monitoring role turns on
+    (exemplar storage)."""
     work = tmp_path_factory.mktemp("tracing")
-    with running_jaeger(work) as jaeger, blog_stack(work, service_env=jaeger.otel_env()) as stack:
-        yield jaeger, stack
+    features = values("monitoring", "kube-prometheus-stack-values.yaml.j2", "local")["prometheus"][
+        "prometheusSpec"
+    ]["enableFeatures"]
+    with (
+        running_jaeger(work) as jaeger,
+        blog_stack(work, service_env=jaeger.otel_env()) as stack,
+    ):
+        ports = {SERVICE_NAMES[name]: port for name, port in stack.metrics_ports.items()}
+        with running_prometheus(
+            work,
+            scrape_configs=[scrape_config(render_monitoring("local", work), ports)],
+            flags=[f"--enable-feature={feature}" for feature in features],
+        ) as prometheus:
+            yield jaeger, stack, prometheus
 
 
 class Trace:
@@ -115,7 +136,7 @@ def database_and_redis(trace: Trace, service: str) -> tuple[list[dict], list[dic
 
 
 def test_a_login_is_one_trace_from_the_callers_context_down_to_the_database(traced):
-    jaeger, stack = traced
+    jaeger, stack, _ = traced
     client, user = new_user(stack)
     trace_id, caller_span, header = traceparent()
     answer = client.post(
@@ -153,7 +174,7 @@ def test_a_login_is_one_trace_from_the_callers_context_down_to_the_database(trac
 
 
 def test_a_post_read_is_traced_from_the_gateway_and_its_log_line_names_the_trace(traced):
-    jaeger, stack = traced
+    jaeger, stack, _ = traced
     client, _ = new_user(stack)
     created = client.post(
         "/api/posts", json={"title": "Traced", "body": "Followed *end to end*", "category": "ops"}
@@ -184,9 +205,36 @@ def test_a_post_read_is_traced_from_the_gateway_and_its_log_line_names_the_trace
     )
 
 
+def exemplars(prometheus: Prometheus, promql: str) -> list[dict]:
+    now = time.time()
+    query = urllib.parse.urlencode({"query": promql, "start": now - 300, "end": now})
+    url = f"{prometheus.url}/api/v1/query_exemplars?{query}"
+    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310  http only
+        return [e for series in json.load(answer)["data"] for e in series["exemplars"]]
+
+
+def test_a_latency_exemplar_leads_to_its_trace(traced):
+    """What a Grafana latency panel shows: Prometheus keeps a sampled request's
+    trace_id beside its latency bucket, and Jaeger holds that trace."""
+    jaeger, stack, prometheus = traced
+    client = stack.client()
+    deadline = time.monotonic() + 30
+    while not (
+        found := exemplars(
+            prometheus, 'http_request_duration_seconds_bucket{service="api-gateway"}'
+        )
+    ):
+        assert time.monotonic() < deadline, "no exemplar for api-gateway's latency in 30 s"
+        assert client.get("/api/posts").status_code == 200
+        time.sleep(1)
+    trace_id = found[-1]["labels"]["trace_id"]
+    trace = Trace(jaeger.wait_for_trace(trace_id, has(("api-gateway", "server"))))
+    assert trace.find("api-gateway", "server")
+
+
 def test_a_5xx_carries_the_error_flag(traced):
     """Last in the module: blog-service is stopped, the gateway answers 502."""
-    jaeger, stack = traced
+    jaeger, stack, _ = traced
     stack.services["blog"].process.terminate()
     stack.services["blog"].process.wait(10)
     trace_id, _, header = traceparent()
