@@ -19,7 +19,7 @@ import yaml
 
 from tests.integration.observability.conftest import observing
 from tests.support.ansible_run import run_on_localhost
-from tests.support.monitoring import fill_grafana_variables
+from tests.support.monitoring import FOR_IN_TEST, fill_grafana_variables
 from tests.support.role_templates import values
 from titanium_tools import inventory
 
@@ -40,7 +40,8 @@ def quiet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def drilled(quiet, tmp_path_factory):
-    pid_file = tmp_path_factory.mktemp("run") / "blog.pid"
+    run = tmp_path_factory.mktemp("run")
+    pid_file = run / "blog.pid"
     pid_file.write_text(str(quiet.stack.services["blog"].process.pid))
     variables = {
         "titanium_environment_values": inventory.values("local"),
@@ -56,11 +57,14 @@ def drilled(quiet, tmp_path_factory):
         "drill_burst_pause": 0.1,
         "drill_panel_wait_seconds": 60,
         "drill_alert_wait_seconds": 60,
+        "drill_record_file": str(run / "drills.json"),
     }
     started = time.monotonic()
     result = run_on_localhost(DRILL, variables, timeout=240)
-    print(f"error drill: {time.monotonic() - started:.1f} s")
+    result.seconds = time.monotonic() - started
+    print(f"error drill: {result.seconds:.1f} s")
     assert result.returncode == 0, result.stdout + result.stderr
+    result.records = json.loads((run / "drills.json").read_text())["drills"]
     return result
 
 
@@ -161,3 +165,16 @@ def test_the_burst_fires_high_error_rate_for_the_gateway_alone(drilled, quiet):
         a["labels"]["service"]
         for a in quiet.webhook.received(lambda a: a["labels"]["alertname"] == "HighErrorRate")
     } == {"api-gateway"}
+
+
+def test_the_time_to_alert_is_recorded_for_the_status_page(drilled):
+    (record,) = drilled.records
+    assert record["drill"] == "error-scenario (time to HighErrorRate)"
+    assert record["target"] == "blog-service"
+    # From the outage to Prometheus firing: within the drill's own run, and no
+    # sooner than the rule's `for` allows (both ends are whole seconds: 1 s slack).
+    earliest = int(FOR_IN_TEST.removesuffix("s")) - 1
+    assert earliest <= record["recovery_seconds"] < drilled.seconds, (record, drilled.seconds)
+    assert record["passed"] is (record["recovery_seconds"] <= record["limit_seconds"])
+    printed = " ".join(drilled.stdout.split())
+    assert f"{record['recovery_seconds']} s after the outage began" in printed, printed[-2000:]
