@@ -369,16 +369,13 @@ def test_a_role_installs_its_chart_from_the_directory(internet, gathered, sim_cl
     assert second.returncode == 0 and _recap(second.stdout)["changed"] == 0, second.stdout[-4000:]
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "missing"])
-def test_a_damaged_chart_stops_the_role_before_helm_runs(gathered, sim_cluster, tmp_path, damage):
+def test_a_damaged_chart_stops_the_role_before_helm_runs(gathered, sim_cluster, tmp_path):
+    # (A missing file is reported the same way: the preflight test below.)
     airgap = copy_of(gathered[0], tmp_path)
     chart = airgap / f"charts/gitea-{CHART_VERSION}.tgz"
-    if damage == "corrupt":
-        with chart.open("ab") as stream:
-            stream.write(b"damaged in transit")
-    else:
-        chart.unlink()
-    namespace = f"airgap-{damage}"
+    with chart.open("ab") as stream:
+        stream.write(b"damaged in transit")
+    namespace = "airgap-damaged"
     sim_cluster.kubectl("create", "namespace", namespace)
     result = run_role_tasks(
         "gitserver",
@@ -389,7 +386,7 @@ def test_a_damaged_chart_stops_the_role_before_helm_runs(gathered, sim_cluster, 
     )
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    assert f"{chart} is {damage}" in output
+    assert f"{chart} is corrupt" in output
     assert "Re-run playbooks/airgap.yml on a connected machine" in output
     assert releases(sim_cluster, namespace, tmp_path) == []
 
