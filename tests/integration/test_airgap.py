@@ -277,7 +277,9 @@ def test_gathering_refuses_a_k3s_binary_that_fails_the_release_checksum(internet
         (release / "k3s").write_bytes(original)
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
+    assert f"k3s {K3S_VERSION} for amd64 was not gathered from {internet.base_url}/k3s/" in output
     assert "The checksum for" in output and "did not match" in output
+    assert "corrupt or tampered download" in output
     assert not (tmp_path / "airgap/k3s/k3s").exists()
 
 
