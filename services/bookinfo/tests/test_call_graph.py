@@ -9,37 +9,15 @@ import re
 import httpx
 import pytest
 
+from tests.support.bookinfo import bookinfo_graph, start
 from tests.support.servers import free_port
-from tests.support.services import running_service
-
-
-def _service(stack: contextlib.ExitStack, service: str, **settings: str):
-    port, metrics = free_port(), free_port()
-    env = {
-        "BOOKINFO_SERVICE": service,
-        "BOOKINFO_PORT": str(port),
-        "BOOKINFO_METRICS_PORT": str(metrics),
-        **{f"BOOKINFO_{key.upper()}": value for key, value in settings.items()},
-    }
-    running = stack.enter_context(running_service("bookinfo", port, env))
-    running.metrics_url = f"http://127.0.0.1:{metrics}/metrics"
-    return running
 
 
 @pytest.fixture(scope="module")
 def graph():
     """details, ratings, the three reviews, and productpage calling reviews v2."""
-    with contextlib.ExitStack() as stack:
-        details = _service(stack, "details")
-        ratings = _service(stack, "ratings")
-        reviews = {
-            version: _service(stack, "reviews", reviews_version=version, ratings_url=ratings.url)
-            for version in ("v1", "v2", "v3")
-        }
-        page = _service(
-            stack, "productpage", details_url=details.url, reviews_url=reviews["v2"].url
-        )
-        yield {"details": details, "ratings": ratings, "reviews": reviews, "page": page}
+    with bookinfo_graph("v2") as running:
+        yield {**running, "page": running["productpage"]}
 
 
 def _requests(metrics_url: str, route: str) -> float:
@@ -104,12 +82,12 @@ def test_each_call_is_counted_and_carries_the_request(graph):
 def test_a_callee_down_leaves_the_rest_of_the_page(graph):
     nowhere = f"http://127.0.0.1:{free_port()}"
     with contextlib.ExitStack() as stack:
-        page = _service(stack, "productpage", details_url=graph["details"].url, reviews_url=nowhere)
+        page = start(stack, "productpage", details_url=graph["details"].url, reviews_url=nowhere)
         product = httpx.get(page.url + "/api/v1/products/0", timeout=10).json()
         assert product["details"]["title"] == "Notes from a Quiet Cluster"
         assert product["reviews"] == {"error": "reviews are unavailable"}
         assert "reviews are unavailable" in httpx.get(page.url + "/productpage", timeout=10).text
-        reviews = _service(stack, "reviews", reviews_version="v3", ratings_url=nowhere)
+        reviews = start(stack, "reviews", reviews_version="v3", ratings_url=nowhere)
         shown = httpx.get(reviews.url + "/reviews/0", timeout=10).json()["reviews"]
         assert [review["rating"] for review in shown] == [{"error": "ratings are unavailable"}] * 2
 
