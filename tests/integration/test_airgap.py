@@ -98,6 +98,7 @@ class Internet:
             "monitoring_enabled": False,
             "logging_enabled": False,
             "argocd_enabled": False,
+            "tracing_enabled": False,
             "gitserver_chart_repo_url": f"{self.base_url}/charts",
             "gitserver_chart_version": CHART_VERSION,
             "gitserver_gitea_version": GITEA_TAG,
