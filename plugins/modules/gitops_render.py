@@ -71,9 +71,9 @@ options:
     type: int
   tracing_enabled:
     description:
-      - Whether the environment runs the trace store (the tracing role's C(tracing_enabled)):
-        the services are given its OTLP endpoint and the mesh's Telemetry names it. Unset
-        keeps the values' C(tracing.enabled) (true).
+      - Whether the environment runs the trace store (the tracing role's C(tracing_enabled)),
+        so that the services are given its OTLP endpoint and the mesh's Telemetry names it.
+        Unset keeps the values' C(tracing.enabled) (true).
     type: bool
   auth_next_signing_key:
     description:
@@ -126,7 +126,7 @@ images_file:
 preserved_files:
   description:
     - Files the seed writes only while missing, because a runbook owns them once seeded
-      (pass to gitops_sync's C(preserve)): the images component, and Bookinfo's reviews
+      (pass to gitops_sync's C(preserve)) - the images component, and Bookinfo's reviews
       route where Bookinfo is on.
   returned: always
   type: list
