@@ -42,8 +42,8 @@ def _parse(reference: str) -> re.Match | None:
 
 
 def _has_registry(name: str) -> bool:
-    first, _, rest = name.partition("/")
-    return bool(rest) and ("." in first or ":" in first or first == "localhost")
+    first, separator, _rest = name.partition("/")
+    return bool(separator) and ("." in first or ":" in first or first == "localhost")
 
 
 def normalize_image(reference: str) -> str:
@@ -150,7 +150,7 @@ def image_archive_name(reference: str) -> str:
     distinct references (the hash tells apart names the readable part folds
     together, such as a/b_c and a/b/c)."""
     normalized = normalize_image(reference)
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", normalized.split("@sha256:")[0])
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", normalized.split("@sha256:", maxsplit=1)[0])
     return f"{readable}-{hashlib.sha256(normalized.encode()).hexdigest()[:12]}.oci.tar"
 
 
@@ -178,7 +178,7 @@ def sha256sums(text: str) -> dict[str, str]:
     for line in (text or "").splitlines():
         if not line.strip():
             continue
-        digest, _, path = line.partition(" ")
+        digest, _separator, path = line.partition(" ")
         sums[path.lstrip(" *")] = digest.lower()
     return sums
 
