@@ -106,6 +106,14 @@ class Scenario:
         return f"titanium-{self.environment}"
 
     @property
+    def workload_namespaces(self) -> list[str]:
+        """The blog's namespace, and Bookinfo's where the environment's values
+        (the inventory's file molecule.yml reads) switch it on."""
+        path = REPO_ROOT / f"inventories/{self.environment}/group_vars/all/environment.yml"
+        bookinfo = yaml.safe_load(path.read_text())["titanium_environment_values"]["bookinfo"]
+        return [self.blog_namespace] + ([bookinfo["namespace"]] if bookinfo["enabled"] else [])
+
+    @property
     def kubeconfig(self) -> str:
         return self.variables["k3s_kubeconfig"]
 
@@ -156,7 +164,7 @@ def titanium_namespaces(scenario: Scenario, role_default) -> list[str]:
             role_default("argocd", "argocd_namespace"),
             role_default("istio", "istio_namespace"),
             role_default("monitoring", "monitoring_namespace"),
-            scenario.blog_namespace,
+            *scenario.workload_namespaces,
         ]
     )
 

@@ -41,7 +41,9 @@ def test_project_confines_argocd_to_the_repository_and_the_environment(scenario,
     spec = project["spec"]
     assert spec["sourceRepos"] == [scenario.repo_url]
     # Never Argo CD's own namespace: a push must not reach Argo CD itself.
-    assert spec["destinations"] == [{"server": IN_CLUSTER, "namespace": scenario.blog_namespace}]
+    assert spec["destinations"] == [
+        {"server": IN_CLUSTER, "namespace": namespace} for namespace in scenario.workload_namespaces
+    ]
     assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
     assert {"group": "apps", "kind": "Deployment"} in spec["namespaceResourceWhitelist"]
     # Argo CD may not grant Kubernetes RBAC, nor edit itself, through the project.
@@ -65,8 +67,8 @@ def test_projects_are_what_the_render_holds_and_sync_as_their_own_identity(
         expected = committed(scenario, "projects.yaml", live["metadata"]["name"])
         assert live["spec"] == expected["spec"]
         assert live["metadata"]["finalizers"] == expected["metadata"]["finalizers"]
-        (identity,) = live["spec"]["destinationServiceAccounts"]
-        assert ":" in identity["defaultServiceAccount"]
+        for identity in live["spec"]["destinationServiceAccounts"]:
+            assert ":" in identity["defaultServiceAccount"]
     # The root Application syncs no project: only the gitops role applies them.
     apps = scenario.git("ls-tree", "--name-only", f"main:argocd/{scenario.environment}/apps")
     assert "project.yaml" not in apps.split()
