@@ -113,13 +113,31 @@ def test_mesh_manifests_pass_istioctl_analyze(
 ) -> None:
     mesh = trees[env] / f"platform/{env}/mesh"
     assert mesh.is_dir(), f"{env}: no mesh folder in the rendered tree"
-    manifest = tmp_path / "mesh.yaml"
-    manifest.write_text(sim_cluster.kubectl("kustomize", str(mesh)).stdout)
-    result = subprocess.run(
+    result = istioctl_analyze(sim_cluster, mesh, tmp_path / "mesh.yaml")
+    assert result.returncode == 0, f"{env}:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.mark.parametrize(
+    "env", [e for e in inventory.environments() if inventory.load_values(e)["bookinfo"]["enabled"]]
+)
+def test_bookinfo_passes_istioctl_analyze(
+    sim_cluster: SimCluster, trees: dict[str, Path], env: str, tmp_path: Path
+) -> None:
+    """Bookinfo's whole application: its reviews route names subsets its
+    DestinationRule defines, for Services and pods it holds."""
+    result = istioctl_analyze(sim_cluster, trees[env] / f"bookinfo/{env}", tmp_path / "b.yaml")
+    assert result.returncode == 0, f"{env}:\n{result.stdout}\n{result.stderr}"
+
+
+def istioctl_analyze(cluster: SimCluster, folder: Path, manifest: Path):
+    manifest.write_text(cluster.kubectl("kustomize", str(folder)).stdout)
+    return subprocess.run(
         [
             binary("istioctl"),
             "analyze",
             "--use-kube=false",
+            # Without it only the namespace "default" is analysed: nothing here.
+            "--all-namespaces",
             "--failure-threshold=Error",
             str(manifest),
         ],
@@ -128,4 +146,3 @@ def test_mesh_manifests_pass_istioctl_analyze(
         timeout=120,
         check=False,
     )
-    assert result.returncode == 0, f"{env}:\n{result.stdout}\n{result.stderr}"
