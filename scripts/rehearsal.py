@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -42,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.cluster.node import LABEL as NODE_LABEL  # noqa: E402
-from tests.cluster.node import TAINT, RealNode  # noqa: E402
+from tests.cluster.node import ON_THE_NODE, TOLERATION, RealNode  # noqa: E402
 from tests.cluster.sim import (  # noqa: E402  import after sys.path
     Component,
     SimCluster,
@@ -95,40 +96,122 @@ def crds() -> list[Path]:
     return [crds_dir() / "argocd", *(chosen / group for group in TREE_CRDS)]
 
 
-def provide_volumes(cluster: SimCluster, node: RealNode, count: int = 3) -> None:
-    """Local PersistentVolumes on the real node for the tree's claims (PostgreSQL's):
-    directories under the node's own directory, so they go when it goes."""
-    for number in range(1, count + 1):
-        directory = node.work / "volumes" / str(number)
-        directory.mkdir(parents=True, exist_ok=True)
-        directory.chmod(0o777)  # the database runs as its own uid, not root
-        selector = {"key": "kubernetes.io/hostname", "operator": "In", "values": [node.name]}
-        on_the_node = {"nodeSelectorTerms": [{"matchExpressions": [selector]}]}
-        volume = {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": f"rehearsal-volume-{number}"},
-            "spec": {
-                "capacity": {"storage": "10Gi"},
-                "accessModes": ["ReadWriteOnce"],
-                "persistentVolumeReclaimPolicy": "Retain",
-                "local": {"path": str(directory)},
-                "nodeAffinity": {"required": on_the_node},
+# -- storage: the provisioner k3s ships --------------------------------------------
+
+STORAGE_NAMESPACE = "local-path-storage"
+STORAGE_CLASS = "local-path"
+PROVISIONER = "rancher.io/local-path"
+
+
+def local_path_storage(cluster: SimCluster, node: RealNode, image: str) -> None:
+    """rancher's local-path-provisioner as a pod on the real node, and its
+    StorageClass as the cluster's default (as on k3s, where local's overlay runs:
+    the tree's claims name no class). It makes each volume a directory under the
+    node's own directory, through a helper pod on the node, so a volume goes
+    when the node goes. The pod uses the host's network: the simulated API
+    server listens on 127.0.0.1 only, which no pod network reaches."""
+    volumes = node.work / "volumes"
+    volumes.mkdir(parents=True, exist_ok=True)
+    host, port = urlsplit(cluster.server).hostname, urlsplit(cluster.server).port
+    labels = {"app.kubernetes.io/name": "local-path-provisioner"}
+    account = "local-path-provisioner"
+    helper = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "helper-pod"},
+        "spec": {
+            "containers": [{"name": "helper-pod", "image": image, "imagePullPolicy": "Never"}],
+        },
+    }
+    # The helper runs them as `sh /script/setup|teardown` with VOL_DIR set.
+    scripts = {
+        "setup": 'set -eu\nmkdir -m 0777 -p "$VOL_DIR"\n',
+        "teardown": 'set -eu\nrm -rf "$VOL_DIR"\n',
+    }
+    config = {"nodePathMap": [{"node": "DEFAULT_PATH_FOR_NON_LISTED_NODES",
+                               "paths": [str(volumes)]}]}  # fmt: skip
+    rules = [
+        {"apiGroups": [""], "resources": ["nodes", "persistentvolumeclaims", "configmaps"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["persistentvolumes"],
+         "verbs": ["get", "list", "watch", "create", "delete", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims/status"], "verbs": ["update"]},
+        {"apiGroups": [""], "resources": ["pods", "pods/log"],
+         "verbs": ["get", "list", "watch", "create", "delete"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+        {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"],
+         "verbs": ["get", "list", "watch"]},
+    ]  # fmt: skip
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "local-path-provisioner", "namespace": STORAGE_NAMESPACE},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    **ON_THE_NODE,
+                    "serviceAccountName": account,
+                    "hostNetwork": True,
+                    "containers": [{
+                        "name": "provisioner",
+                        "image": image,
+                        "imagePullPolicy": "Never",
+                        "args": ["start", "--config", "/etc/config/config.json",
+                                 "--provisioner-name", PROVISIONER,
+                                 "--namespace", STORAGE_NAMESPACE,
+                                 "--service-account-name", account,
+                                 "--configmap-name", "local-path-config",
+                                 "--helper-image", image],
+                        # In-cluster configuration, at the address the API server
+                        # listens on (its certificate names 127.0.0.1).
+                        "env": [{"name": "KUBERNETES_SERVICE_HOST", "value": host},
+                                {"name": "KUBERNETES_SERVICE_PORT", "value": str(port)},
+                                {"name": "CONFIG_MOUNT_PATH", "value": "/etc/config"}],
+                        "volumeMounts": [{"name": "config", "mountPath": "/etc/config"}],
+                    }],
+                    "volumes": [{"name": "config",
+                                 "configMap": {"name": "local-path-config"}}],
+                },
             },
-        }
-        cluster.kubectl("apply", "-f", "-", input=json.dumps(volume))
+        },
+    }  # fmt: skip
+    objects = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": STORAGE_NAMESPACE}},
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": account, "namespace": STORAGE_NAMESPACE}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": "titanium:local-path-provisioner"}, "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "titanium:local-path-provisioner"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "titanium:local-path-provisioner"},
+         "subjects": [{"kind": "ServiceAccount", "name": account,
+                       "namespace": STORAGE_NAMESPACE}]},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "local-path-config", "namespace": STORAGE_NAMESPACE},
+         "data": {"config.json": json.dumps(config), "helperPod.yaml": json.dumps(helper),
+                  **scripts}},
+        {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+         "metadata": {"name": STORAGE_CLASS,
+                      "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+         "provisioner": PROVISIONER, "reclaimPolicy": "Delete",
+         "volumeBindingMode": "WaitForFirstConsumer"},
+        deployment,
+    ]  # fmt: skip
+    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                         "items": objects}))  # fmt: skip
 
 
 # -- the blog on the real node ------------------------------------------------------
 
 PODMAN_ENV = {"CONTAINERS_CONF": str(ROOT / "molecule/k3s/containers.conf")}
-# The images built here for what the overlay runs besides the services: key in
-# gitops/values/common.yml -> local image (tests/cluster/images/build.sh).
-DATA_IMAGES = {
-    "postgres_image": "localhost/titanium-postgres:15",
-    "redis_image": "localhost/titanium-redis:7",
-    "loadgen_image": "localhost/titanium-k6:rehearsal",
-}
+# What tests/cluster/images/build.sh built for the real node besides the
+# services: the overlay's key (gitops/values/common.yml) or the role -> image.
+BUILT_IMAGES = ROOT / "build" / "rehearsal-images.json"
+PROVISIONER_IMAGE = "local_path_provisioner"
 
 
 def podman(*args: str) -> str:
@@ -146,23 +229,29 @@ def image_repository(service: str) -> str:
 
 
 def load_images(node: RealNode) -> dict[str, str]:
-    """What the overlay runs besides the services, imported into the node's
-    containerd under the upstream names gitops/values/common.yml pins (the render
-    takes those from there). The services' own images are site.yml's to build and
-    import (roles/images, on this machine against the node's socket).
-    Returns {reference: digest} of those images."""
-    common = yaml.safe_load((ROOT / "gitops/values/common.yml").read_text())
-    wanted = {common[key]: local for key, local in DATA_IMAGES.items()}
+    """What the node runs besides the services (tests/cluster/images), imported
+    into its containerd. Each is named by its tag and by the digest containerd
+    holds, the way a pull names what it fetched (the CRI finds an image by a
+    reference with a digest only under that name), and the overlay runs exactly
+    that reference (endpoints.json's data_images, the rehearsal inventory's
+    gitops_environment_values). The services' own images are site.yml's to build
+    and import (roles/images, on this machine against the node's socket).
+    Returns {key: tag@digest}."""
+    if not BUILT_IMAGES.exists():
+        raise RehearsalError(f"{BUILT_IMAGES} is missing: run `make rehearsal-images`")
+    built = json.loads(BUILT_IMAGES.read_text())
     archives = path("images")
     archives.mkdir(exist_ok=True)
-    for reference, local in wanted.items():
+    references = {}
+    for key, local in built.items():
         archive = archives / "image.tar"
         podman("save", "--format", "docker-archive", "-o", str(archive), local)
         node.import_image(archive)
-        node.ctr("images", "tag", "--force", local, reference)
         archive.unlink()
-    held = node.images()
-    return {reference: held[reference] for reference in wanted}
+        digest = node.images()[local]
+        node.ctr("images", "tag", "--force", local, f"{local.rsplit(':', 1)[0]}@{digest}")
+        references[key] = f"{local}@{digest}"
+    return references
 
 
 def service_images(node: RealNode) -> dict[str, str]:
@@ -177,12 +266,11 @@ def place_on_the_node(cluster: SimCluster) -> None:
     these annotations, so the GitOps tree stays as every environment has it.
     Created and annotated rather than applied: an applied annotation would be in
     the last-applied state Argo CD's own apply of the Namespace then prunes."""
-    toleration = {"key": TAINT["key"], "operator": "Exists", "effect": TAINT["effect"]}
     cluster.kubectl("create", "namespace", ENV_NAMESPACE)
     cluster.kubectl(
         "annotate", "namespace", ENV_NAMESPACE,
         f"scheduler.alpha.kubernetes.io/node-selector={NODE_LABEL[0]}={NODE_LABEL[1]}",
-        f"scheduler.alpha.kubernetes.io/defaultTolerations={json.dumps([toleration])}",
+        f"scheduler.alpha.kubernetes.io/defaultTolerations={json.dumps([TOLERATION])}",
     )  # fmt: skip
 
 
@@ -442,6 +530,159 @@ def measure_pod_kill(endpoints: dict, timeout: float) -> dict:
             "requests": requests, "failed": failed}  # fmt: skip
 
 
+def postgres_volume(kubectl: list[str]) -> dict:
+    """PostgreSQL's claim and the volume bound to it, as the API server has them."""
+
+    def read(*args: str) -> dict:
+        out = subprocess.run([*kubectl, "get", *args, "-o", "json"],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        return json.loads(out)
+
+    claim = read("pvc", "data-postgres-0")
+    name = claim["spec"].get("volumeName", "")
+    volume = read("pv", name)
+    return {
+        "claim_phase": claim["status"].get("phase"),
+        "storage_class": claim["spec"].get("storageClassName"),
+        "volume": name,
+        "provisioned_by": volume["metadata"].get("annotations", {}).get(
+            "pv.kubernetes.io/provisioned-by"),
+        "path": volume["spec"].get("hostPath", volume["spec"].get("local", {})).get("path"),
+    }  # fmt: skip
+
+
+class PostWriter(threading.Thread):
+    """Creates posts through the node's port one after another, round-robin over
+    its users (each user may write 60 times a minute): every 201 is an
+    acknowledged write, kept with its id; anything else, or no answer, failed."""
+
+    def __init__(self, url: str, tokens: list[str], run_id: str, began: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.tokens, self.run_id, self.began = url, tokens, run_id, began
+        self.acknowledged: dict[int, str] = {}
+        self.attempts: list[tuple[float, float, bool]] = []  # sent, answered, acknowledged
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import httpx
+
+        with httpx.Client(timeout=5) as client:
+            number = 0
+            while not self.stopping.is_set():
+                number += 1
+                title = f"pg-drill {self.run_id} {number}"
+                headers = {"Authorization": f"Bearer {self.tokens[number % len(self.tokens)]}",
+                           **client_headers(number)}  # fmt: skip
+                sent = time.monotonic() - self.began
+                try:
+                    answer = client.post(self.url, headers=headers, json={
+                        "title": title, "body": "Written while PostgreSQL's pod is deleted.",
+                        "category": "Drills"})  # fmt: skip
+                    ok = answer.status_code == 201
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    self.acknowledged[answer.json()["id"]] = title
+                self.attempts.append((sent, time.monotonic() - self.began, ok))
+                time.sleep(0.25)
+
+
+def measure_postgres_deletion(endpoints: dict, timeout: float, writers: int = 5) -> dict:
+    """Delete PostgreSQL's pod while posts are written through the node's port:
+    the time from the deletion until writes are acknowledged again, and whether
+    every write acknowledged before, during and after it is in the database of
+    the new pod (read there with psql, not through the services' cache). The
+    claim must stay bound to the same provisioned volume: that is what keeps the
+    data."""
+    import secrets
+
+    import httpx
+
+    gateway = endpoints["gateway_url"]
+    kubectl = ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE]
+    run_id = secrets.token_hex(4)
+    tokens = []
+    with httpx.Client(timeout=10) as client:
+        for number in range(writers):
+            user = {"username": f"pgdrill{run_id}{number}", "password": secrets.token_urlsafe(18)}
+            headers = client_headers(200 + number)
+            client.post(f"{gateway}/api/auth/register", headers=headers,
+                        json={**user, "email": f"{user['username']}@drill.titanium.invalid"},
+                        ).raise_for_status()  # fmt: skip
+            login = client.post(f"{gateway}/api/auth/login", headers=headers, json=user)
+            login.raise_for_status()
+            tokens.append(login.json()["access_token"])
+
+    def postgres_pod() -> dict:
+        out = subprocess.run([*kubectl, "get", "pod", "postgres-0", "-o", "json"],
+                             capture_output=True, text=True, check=False).stdout  # fmt: skip
+        return json.loads(out) if out else {}
+
+    def ready(pod: dict) -> bool:
+        return any(c["type"] == "Ready" and c["status"] == "True"
+                   for c in pod.get("status", {}).get("conditions", []))  # fmt: skip
+
+    volume_before = postgres_volume(kubectl)
+    old_uid = postgres_pod()["metadata"]["uid"]
+    began = time.monotonic()
+    writer = PostWriter(f"{gateway}/api/posts", tokens, run_id, began)
+    writer.start()
+    time.sleep(3)  # acknowledged writes before the deletion
+    deleted_at = time.monotonic() - began
+    subprocess.run([*kubectl, "delete", "pod", "postgres-0", "--wait=false"], check=True,
+                   capture_output=True)  # fmt: skip
+    new_pod_ready_s = None
+    while time.monotonic() - began < deleted_at + timeout:
+        pod = postgres_pod()
+        if new_pod_ready_s is None and pod and pod["metadata"]["uid"] != old_uid and ready(pod):
+            new_pod_ready_s = round(time.monotonic() - began - deleted_at, 1)
+        if new_pod_ready_s is not None:
+            # Done once the last 10 writes, all sent 5 s or more after the new
+            # pod was Ready, were acknowledged.
+            settled = deleted_at + new_pod_ready_s + 5
+            if [ok for sent, _, ok in writer.attempts if sent > settled][-10:] == [True] * 10:
+                break
+        time.sleep(0.5)
+    writer.stopping.set()
+    writer.join()
+    attempts = [attempt for attempt in writer.attempts if attempt[0] > deleted_at]
+    first_failure = next((sent for sent, _, ok in attempts if not ok), None)
+    # Acknowledged again: the first write after the first failed one that was.
+    again = next((answered for sent, answered, ok in attempts
+                  if ok and first_failure is not None and sent > first_failure), None)  # fmt: skip
+    stored = subprocess.run(
+        [*kubectl, "exec", "postgres-0", "-c", "postgres", "--", "psql", "-h",
+         "/var/run/postgresql", "-U", "postgres", "-d", "blog_service", "-At", "-c",
+         "SELECT id, title FROM blog.posts"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    rows = [line.split("|", 1) for line in stored.stdout.splitlines() if "|" in line]
+    present = {int(id_) for id_, title in rows if title.startswith(f"pg-drill {run_id} ")}
+    acknowledged = set(writer.acknowledged)
+    return {
+        "writes": len(writer.attempts),
+        "acknowledged": len(acknowledged),
+        "acknowledged_before_deletion": sum(
+            ok for sent, _, ok in writer.attempts if sent <= deleted_at
+        ),
+        "failed": sum(not ok for _, _, ok in writer.attempts),
+        "new_pod_ready_s": new_pod_ready_s,
+        # From the deletion; 0 when no write failed at all.
+        "writes_acknowledged_again_s": (
+            0.0
+            if first_failure is None and attempts
+            else round(again - deleted_at, 1)
+            if again is not None
+            else None
+        ),
+        "read_back": stored.returncode == 0 or stored.stderr.strip()[-300:],
+        "acknowledged_lost": sorted(acknowledged - present),
+        "stored_unacknowledged": len(present - acknowledged),
+        "volume_before": volume_before,
+        "volume_after": postgres_volume(kubectl),
+    }
+
+
 def client_headers(number: int) -> dict[str, str]:
     """Headers of one of many clients (TEST-NET-2 addresses in X-Forwarded-For, as
     an ingress in front of the gateway would report them): a steady load from
@@ -598,13 +839,21 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
     state["node"] = str(path("node.json"))
     save_state(state)
     node = RealNode.start(cluster, path("node"), timeout=args.timeout, state_file=path("node.json"))
-    provide_volumes(cluster, node)
     place_on_the_node(cluster)
     phase("real node", t)
 
     t = time.monotonic()
     images = load_images(node)
     phase("images", t)
+
+    t = time.monotonic()
+    local_path_storage(cluster, node, images.pop(PROVISIONER_IMAGE))
+    rollout = cluster.kubectl("-n", STORAGE_NAMESPACE, "rollout", "status",
+                              "deployment/local-path-provisioner", f"--timeout={args.timeout}s",
+                              check=False, timeout=args.timeout + 30)  # fmt: skip
+    if rollout.returncode != 0:
+        raise RehearsalError(f"local-path-provisioner did not start: {rollout.stderr}")
+    phase("storage", t)
 
     t = time.monotonic()
     gitea = GiteaServer(password=secrets["vault_gitea_admin_password"])
@@ -643,6 +892,8 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
         "node_address": node.node_ip,
         # site.yml's images role imports the services' images through it.
         "containerd_socket": node.socket,
+        # The overlay's data stores and load generator: what load_images imported.
+        "data_images": images,
     }
     path("endpoints.json").write_text(json.dumps(endpoints, indent=2))
     return endpoints | {"argocd_version": argocd.version, "node": node.name, "images": images}
@@ -668,8 +919,9 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         phases["push → Synced (webhook)"] = measure_push(endpoints, watcher, args.timeout)
         pod_kill = measure_pod_kill(endpoints, args.timeout)
         promotion = measure_promotion(endpoints, args.timeout)
+        postgres_deletion = measure_postgres_deletion(endpoints, args.timeout)
     else:
-        rc2, second, pod_kill, promotion = None, [], None, None
+        rc2, second, pod_kill, promotion, postgres_deletion = None, [], None, None, None
     report = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "argocd_version": endpoints["argocd_version"],
@@ -688,9 +940,12 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         "sync_order": sorted(watcher.ready_at, key=watcher.ready_at.get),
         "applications": apps,
         "real_node": real_node(endpoints),
-        "images": endpoints["images"] | built,
+        # What the pods may run: the data stores' and load generator's references
+        # (tag@digest) and the services' {reference: digest}.
+        "images": {"data": endpoints["images"], "services": built},
         "pod_kill": pod_kill,
         "promotion": promotion,
+        "postgres_deletion": postgres_deletion,
     }
     path("report.json").write_text(json.dumps(report, indent=2))
     print_report(report)
@@ -764,6 +1019,14 @@ def print_report(report: dict) -> None:
         print(
             f"  pod kill: {kill['pod']} replaced, Ready after {kill['replacement_ready_s']} s;"
             f" {kill['failed']} of {kill['requests']} requests through the node port failed"
+        )
+    if drill := report.get("postgres_deletion"):
+        print(
+            f"  PostgreSQL pod deleted: writes acknowledged again after"
+            f" {drill['writes_acknowledged_again_s']} s (new pod Ready after"
+            f" {drill['new_pod_ready_s']} s); {drill['acknowledged']} of {drill['writes']} writes"
+            f" acknowledged, {len(drill['acknowledged_lost'])} of those lost;"
+            f" volume {drill['volume_after']['volume']} ({drill['volume_after']['storage_class']})"
         )
     node = report["real_node"]
     print(

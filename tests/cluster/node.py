@@ -69,6 +69,9 @@ CNI_NETWORK = "titanium-rehearsal"
 CNI_BIN = "/usr/lib/cni"
 TAINT = {"key": "titanium.io/real-node", "value": "true", "effect": "NoSchedule"}
 LABEL = ("titanium.io/node", "real")
+# What a pod spec needs to run on the real node (and nowhere else).
+TOLERATION = {"key": TAINT["key"], "operator": "Exists", "effect": TAINT["effect"]}
+ON_THE_NODE = {"nodeSelector": {LABEL[0]: LABEL[1]}, "tolerations": [TOLERATION]}
 PAUSE_IMAGE = "localhost/titanium-pause:1"
 NAMESPACE = "k8s.io"  # containerd's namespace for what the CRI runs
 # Changed while the node runs (kube-proxy's localhost NodePorts, forwarding to the

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cluster.node import BRIDGE, LABEL, TAINT, RealNode
+from tests.cluster.node import BRIDGE, LABEL, ON_THE_NODE, TAINT, RealNode
 from tests.cluster.sim import SimCluster
 from titanium_tools.versions import pins
 
@@ -28,10 +28,6 @@ BASE_IMAGE = "localhost/titanium-python:3.11-bookworm"
 NAMESPACE = "real-node"
 NODE_PORT = 30081
 VERSIONS = pins()
-ON_THE_NODE = {
-    "nodeSelector": {LABEL[0]: LABEL[1]},
-    "tolerations": [{"key": TAINT["key"], "operator": "Exists", "effect": TAINT["effect"]}],
-}
 
 
 @pytest.fixture(scope="module")

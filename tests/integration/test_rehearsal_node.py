@@ -1,13 +1,16 @@
 """`make rehearsal` end to end, run once for the module: site.yml on the simulated
 cluster with Argo CD deploying the blog onto the real node (tests/cluster/node.py)
-from the images built here, verify's smoke test through the node's port, a pod
-killed and replaced and a promoted tag rolled out while the blog keeps
-answering, and `make rehearsal-down` leaving nothing behind. The report's table
+from the images built here, verify's smoke test and the browser test through the
+node's port, a pod killed and replaced and a promoted tag rolled out while the
+blog keeps answering, PostgreSQL's pod deleted under writes with none of the
+acknowledged ones lost (its volume from the local-path provisioner), and `make
+rehearsal-down` leaving nothing behind. The report's table
 is printed; build/rehearsal/report.json goes with the rest at the end."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ import pytest
 
 from ansible_collections.titanium.platform.plugins.filter.images import source_image_tags
 from tests.cluster.node import BRIDGE
+from tests.support.blog_browser import chromium_page, register_login_write_and_find_the_post
 
 pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -91,20 +95,39 @@ def test_the_blog_runs_on_the_real_node(run) -> None:
     nodes = {pod["spec"].get("nodeName") for pod in json.loads(listed.stdout)["items"]}
     assert nodes == {node["name"]}  # nothing of the blog on a kwok node
     # Each image is the one built here, under the reference the overlay gives it:
-    # the services' by site.yml's images role, tagged with their source's digest.
-    assert len(report["images"]) == 7
-    assert all(digest.startswith("sha256:") for digest in report["images"].values())
-    services = sorted(ref for ref in report["images"] if ref.startswith("localhost/titanium-"))
+    # the services' by site.yml's images role, tagged with their source's digest;
+    # the data stores' and the load generator's (tests/cluster/images) by the tag
+    # and the digest the node's containerd holds.
+    images = report["images"]
+    assert all(digest.startswith("sha256:") for digest in images["services"].values())
+    services = sorted(images["services"])
     tags = source_image_tags(str(REPO_ROOT / "services"), SERVICES)
     assert services == sorted(f"localhost/titanium-{svc}:{tag}" for svc, tag in tags.items())
-    # The pods run exactly those (the api-gateway's under the name a promotion gave it).
+    built = json.loads((REPO_ROOT / "build/rehearsal-images.json").read_text())
+    assert set(images["data"]) == {"postgres_image", "redis_image", "loadgen_image"}
+    for key, reference in images["data"].items():
+        assert re.fullmatch(rf"{re.escape(built[key])}@sha256:[0-9a-f]{{64}}", reference), reference
+    # The pods run exactly those (the api-gateway's under the name a promotion gave
+    # it), nothing else.
+    pods = json.loads(listed.stdout)["items"]
     running = {
         c["image"].removesuffix("-promoted")
-        for pod in json.loads(listed.stdout)["items"]
-        for c in pod["spec"]["containers"]
-        if c["image"].startswith("localhost/titanium-")
+        for pod in pods
+        for c in pod["spec"]["containers"] + pod["spec"].get("initContainers", [])
     }
-    assert running == set(services)
+    assert running == set(services) | set(images["data"].values()), running
+    # And containerd ran exactly those digests: each container's image as its
+    # pod names it -> the image ID the kubelet reports for it.
+    ran = {
+        container["image"]: status["imageID"]
+        for pod in pods
+        for container in pod["spec"]["containers"]
+        for status in pod["status"].get("containerStatuses", [])
+        if status["name"] == container["name"]
+    }
+    for reference in images["data"].values():
+        repository, digest = reference.split(":", 1)[0], reference.split("@", 1)[1]
+        assert ran[reference] == f"{repository}@{digest}", ran
 
 
 def test_the_blog_answers_through_the_node_port(run) -> None:
@@ -125,6 +148,37 @@ def test_a_killed_pod_is_replaced_while_the_blog_answers(run) -> None:
     assert kill["replacement_ready_s"] is not None, kill
     assert kill["requests"] > 0
     assert kill["failed"] == 0, kill
+
+
+def test_postgresql_keeps_every_acknowledged_write_when_its_pod_is_deleted(run) -> None:
+    """PostgreSQL's pod deleted under a steady stream of posts written through the
+    node's port: writes are acknowledged again, and every write acknowledged
+    before, during and after is in the new pod's database, on the same volume the
+    local-path provisioner made for the claim."""
+    _, report = run
+    drill = report["postgres_deletion"]
+    assert drill["acknowledged_before_deletion"] > 0, drill
+    assert drill["new_pod_ready_s"] is not None, drill
+    assert drill["writes_acknowledged_again_s"] is not None, drill
+    assert drill["read_back"] is True, drill
+    assert drill["acknowledged_lost"] == [], drill
+    assert drill["acknowledged"] > drill["acknowledged_before_deletion"], drill
+    volume = drill["volume_after"]
+    assert volume == drill["volume_before"], drill
+    assert volume["claim_phase"] == "Bound"
+    assert volume["storage_class"] == "local-path"
+    assert volume["provisioned_by"] == "rancher.io/local-path"
+    assert volume["path"].startswith(str(STATE / "node" / "volumes") + "/"), volume
+
+
+def test_the_browser_test_passes_through_the_node_port(run, tmp_path) -> None:
+    """The blog's browser test (tests/support/blog_browser.py), against the real
+    pods through the real node's NodePort."""
+    _, report = run
+    with chromium_page(tmp_path) as page:
+        register_login_write_and_find_the_post(
+            page, report["endpoints"]["gateway_url"], REPO_ROOT / "build" / "rehearsal-browser.png"
+        )
 
 
 def test_a_promoted_tag_rolls_out_while_the_blog_answers(run) -> None:
