@@ -6,8 +6,9 @@
 rehearsal: images rehearsal-images ## Start the rehearsal, run site.yml -i inventories/rehearsal, wait for Argo CD; report in build/rehearsal/report.json
 	@python scripts/rehearsal.py up
 
-# What the real node runs besides the services' images: PostgreSQL and Redis from
-# Debian's packages, k6 (tests/cluster/images); cached by podman.
+# What the real node runs besides the services' images, on their local base:
+# PostgreSQL and Redis from Debian's packages, k6 and the local-path provisioner
+# (tests/cluster/images); cached by podman.
 rehearsal-images: setup-apt
 	@tests/cluster/images/build.sh
 
