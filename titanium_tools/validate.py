@@ -116,6 +116,17 @@ def build_objects(trees: dict[str, Path], report: Report) -> dict[str, list[tupl
     return objects
 
 
+def built_environment(env: str, tree: Path) -> list[dict]:
+    """env's tree rendered into tree and built as Argo CD builds it: its objects.
+    A folder kustomize cannot build raises, naming it."""
+    gitops.write_tree(inventory.render(env), tree)
+    report = Report()
+    objects = [obj for _, obj in build_objects({env: tree}, report)[env]]
+    if report.errors:
+        raise RuntimeError(f"{env} does not build: {report.errors}")
+    return objects
+
+
 def built_overlay(
     env: str, out: Path, overrides: dict | None = None
 ) -> dict[tuple[str, str], dict]:

@@ -11,14 +11,13 @@ import json
 import secrets
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.cluster.sim import SimCluster, crds_dir
 from tests.support.ansible_run import run_on_localhost
 from tests.support.argocd import ArgoCD
-from tests.support.git_http import GitHTTPServer
+from tests.support.git_http import GitHTTPServer, in_remote, subjects
 from titanium_tools import inventory
 
 pytestmark = pytest.mark.slow
@@ -28,16 +27,6 @@ VALUES = inventory.values(ENV)
 NAMESPACE = VALUES["bookinfo"]["namespace"]
 RUNBOOK = "playbooks/runbooks/bookinfo-traffic.yml"
 HOST = f"reviews.{NAMESPACE}.svc.cluster.local"
-
-
-def git(remote: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "--git-dir", str(remote), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
-def subjects(remote: Path) -> list[str]:
-    return git(remote, "log", "--format=%s", "main").splitlines()
 
 
 def recap(result: subprocess.CompletedProcess) -> str:
@@ -170,7 +159,7 @@ def test_each_step_is_a_commit_argo_cd_applies(platform):
         # One commit, of the route alone; and the playbook returned only once
         # the cluster held it.
         assert subjects(remote) == [f"bookinfo traffic: {step} in {ENV}", *before]
-        changed = git(remote, "show", "--name-only", "--format=", "main").split()
+        changed = in_remote(remote, "show", "--name-only", "--format=", "main").split()
         assert changed == [f"bookinfo/{ENV}/routing/reviews.yaml"]
         assert routes(live_reviews(cluster)) == expected
         assert {d["destination"]["host"] for r in live_reviews(cluster)["spec"]["http"]
@@ -213,4 +202,4 @@ def test_bad_input_stops_before_any_commit(tmp_path, extra, message):
     )
     assert result.returncode != 0
     assert message in " ".join(result.stdout.split()), result.stdout[-3000:]
-    assert git(remote, "for-each-ref") == ""
+    assert in_remote(remote, "for-each-ref") == ""

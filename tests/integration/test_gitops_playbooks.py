@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import run_on_localhost
+from tests.support.git_http import in_remote, subjects
 from tests.support.registry import Registry, registry_server
 from titanium_tools import inventory
 
@@ -62,16 +63,6 @@ def recap(result) -> str:
     return next(line for line in result.stdout.splitlines() if line.startswith("localhost "))
 
 
-def git(remote: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "--git-dir", str(remote), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
-def log(remote: Path) -> list[str]:
-    return git(remote, "log", "--format=%s", "main").splitlines()
-
-
 @pytest.mark.slow
 def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(
     remote, tmp_path, registry
@@ -85,7 +76,7 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(
 
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
-    assert log(remote) == [f"Seed {ENV} from Titanium"]
+    assert subjects(remote) == [f"Seed {ENV} from Titanium"]
     # Bookinfo's one image is pinned with its application (staging runs it).
     seeded = pins(remote) | pins(remote, f"bookinfo/{ENV}/kustomization.yaml")
     assert "bookinfo" in seeded
@@ -101,21 +92,21 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(
         playbook(remote, tmp_path, "playbooks/runbooks/promote.yml", *promote)
     )
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
-    assert log(remote)[0] == f"promote blog-service to 1.4.0 in {ENV}"
+    assert subjects(remote)[0] == f"promote blog-service to 1.4.0 in {ENV}"
     promoted = pins(remote)
     assert promoted["blog-service"]["digest"] == registry.digests["blog-service", "1.4.0"]
     assert promoted["user-service"] == seeded["user-service"]
 
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
-    assert log(remote)[0] == f"rollback: promote blog-service to 1.4.0 in {ENV}"
-    assert "1.4.0" not in git(remote, "show", f"main:{IMAGES}")
+    assert subjects(remote)[0] == f"rollback: promote blog-service to 1.4.0 in {ENV}"
+    assert "1.4.0" not in in_remote(remote, "show", f"main:{IMAGES}")
 
 
 @pytest.mark.slow
 def test_promote_refuses_a_tag_the_registry_does_not_have(remote, tmp_path):
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/gitops.yml"))
-    before = log(remote)
+    before = subjects(remote)
     refused = playbook(
         remote,
         tmp_path,
@@ -129,7 +120,7 @@ def test_promote_refuses_a_tag_the_registry_does_not_have(remote, tmp_path):
     said = refused.stdout + refused.stderr
     assert f"has no tag '9.9.9' of {PREFIX}blog-service" in said
     assert "tags it has: 0.1.0, 1.4.0, 2.0.0" in said
-    assert log(remote) == before, "nothing is committed for a tag the registry lacks"
+    assert subjects(remote) == before, "nothing is committed for a tag the registry lacks"
 
 
 @pytest.mark.parametrize(
@@ -152,7 +143,7 @@ def test_promote_refuses_bad_input_before_touching_git(remote, tmp_path, args, c
 def pins(remote: Path, file: str = IMAGES) -> dict[str, dict]:
     """Service name to what a kustomization (the environment's images one by
     default) pins for it."""
-    shown = git(remote, "show", f"main:{file}")
+    shown = in_remote(remote, "show", f"main:{file}")
     return {entry["name"].removeprefix(PREFIX): entry for entry in yaml.safe_load(shown)["images"]}
 
 
@@ -172,26 +163,26 @@ def test_rollback_reverts_every_commit_of_the_latest_promotion_as_one_commit(rem
     before = tags(remote)
     promote(remote, tmp_path, "api-gateway", "2.0.0", "run-41")
     promote(remote, tmp_path, "blog-service", "2.0.0", "run-41")
-    promoted = log(remote)
+    promoted = subjects(remote)
     assert promoted[:2] == [
         f"promote blog-service to 2.0.0 in {ENV}",
         f"promote api-gateway to 2.0.0 in {ENV}",
     ]
-    body = git(remote, "log", "-1", "--format=%B", "main")
+    body = in_remote(remote, "log", "-1", "--format=%B", "main")
     assert "Titanium-Promotion: run-41" in body.splitlines()
 
     rollback = "playbooks/runbooks/rollback.yml"
     check = playbook(remote, tmp_path, rollback, "--check", "--diff")
     assert "changed=1" in recap(check)
     assert "+    newTag:" in check.stdout or "+  newTag:" in check.stdout
-    assert log(remote) == promoted, "check mode must not push"
+    assert subjects(remote) == promoted, "check mode must not push"
 
     assert "changed=1" in recap(playbook(remote, tmp_path, rollback))
-    assert log(remote)[1:] == promoted, "one revert commit for the whole promotion"
-    assert log(remote)[0] == "rollback: promotion run-41 (2 commits)"
+    assert subjects(remote)[1:] == promoted, "one revert commit for the whole promotion"
+    assert subjects(remote)[0] == "rollback: promotion run-41 (2 commits)"
     assert tags(remote) == before
     assert "changed=0" in recap(playbook(remote, tmp_path, rollback))
-    assert len(log(remote)) == len(promoted) + 1
+    assert len(subjects(remote)) == len(promoted) + 1
 
 
 @pytest.mark.slow
@@ -207,8 +198,8 @@ def test_rollback_undoes_only_the_latest_promotion(remote, tmp_path):
     )
     assert refused.returncode != 0
     assert f"promote blog-service to 2.0.0 in {ENV}" in refused.stdout
-    assert len(log(remote)) == 3
+    assert len(subjects(remote)) == 3
 
     assert "changed=1" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
-    assert log(remote)[0] == f"rollback: promote blog-service to 2.0.0 in {ENV}"
+    assert subjects(remote)[0] == f"rollback: promote blog-service to 2.0.0 in {ENV}"
     assert tags(remote) == {**before, "api-gateway": "2.0.0"}

@@ -31,11 +31,7 @@ def test_bookinfo_runs_in_local_and_staging_and_not_in_production():
 @pytest.fixture(scope="module", params=RUNNING)
 def bookinfo(request, tmp_path_factory):
     env = request.param
-    tree = tmp_path_factory.mktemp(f"bookinfo-{env}")
-    gitops.write_tree(inventory.render(env), tree)
-    report = gitops_validate.Report()
-    objects = [obj for _, obj in gitops_validate.build_objects({env: tree}, report)[env]]
-    assert report.errors == []
+    objects = gitops_validate.built_environment(env, tmp_path_factory.mktemp(f"bookinfo-{env}"))
     namespace = inventory.load_values(env)["bookinfo"]["namespace"]
     return {
         "env": env,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
 from titanium_tools import inventory
 from titanium_tools import validate as gitops_validate
 from titanium_tools.istio_authz import Request, UnsupportedPolicy, allowed
@@ -21,12 +20,7 @@ INGRESS = "cluster.local/ns/{namespace}/sa/{service_account}"
 @pytest.fixture(scope="module", params=inventory.environments())
 def mesh(request, tmp_path_factory):
     env = request.param
-    tree = tmp_path_factory.mktemp(f"mesh-{env}")
-    gitops.write_tree(inventory.render(env), tree)
-    report = gitops_validate.Report()
-    objects = [obj for _, obj in gitops_validate.build_objects({env: tree}, report)[env]]
-    assert report.errors == []
-    return Mesh(env, objects)
+    return Mesh(env, gitops_validate.built_environment(env, tmp_path_factory.mktemp(f"mesh-{env}")))
 
 
 class Mesh:

@@ -20,6 +20,18 @@ EXEC_PATH = subprocess.run(
 BACKEND = Path(EXEC_PATH) / "git-http-backend"
 
 
+def in_remote(remote: Path, *args: str) -> str:
+    """git run inside a bare repository (the remote a test serves)."""
+    return subprocess.run(
+        ["git", "--git-dir", str(remote), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def subjects(remote: Path, branch: str = "main") -> list[str]:
+    """The remote's commit subjects on branch, newest first."""
+    return in_remote(remote, "log", "--format=%s", branch).splitlines()
+
+
 class GitHTTPServer:
     def __init__(self, root: Path, username: str, password: str) -> None:
         self.root = root
