@@ -539,7 +539,15 @@ def seed(
             )
             if scope is None:
                 return result
-        git("add", "--all", "--", *scope, cwd=checkout)
+        # A managed path may hold nothing on either side (an application switched
+        # off and never seeded): git refuses a pathspec that matches nothing.
+        present = [
+            path
+            for path in scope
+            if (checkout / path).exists() or git("ls-files", "--", path, cwd=checkout).strip()
+        ]
+        if present:
+            git("add", "--all", "--", *present, cwd=checkout)
         status = git("diff", "--cached", "--name-status", "--", *scope, cwd=checkout)
         result.changed_files = [
             {"status": line.split("\t", 1)[0], "path": line.split("\t", 1)[1]}

@@ -112,6 +112,30 @@ def test_only_managed_paths_change_and_stale_files_go(bare, rendered, tmp_path):
     assert not (work / f"platform/{ENV}/stale.yaml").exists()
 
 
+def test_an_application_switched_off_seeds_and_switching_it_off_removes_it(bare, tmp_path):
+    """A managed path with nothing on either side (Bookinfo off, never seeded) is
+    no error; one seeded before and now off is removed by the next seed."""
+    on = tmp_path / "on"
+    gitops.write_tree(inventory.render(ENV), on)
+    off = tmp_path / "off"
+    gitops.write_tree(inventory.render(ENV, overrides={"bookinfo": {"enabled": False}}), off)
+    bookinfo = f"bookinfo/{ENV}"
+    assert bookinfo in PATHS and (on / bookinfo).is_dir() and not (off / bookinfo).exists()
+
+    fresh = tmp_path / "fresh.git"
+    git("init", "--quiet", "--bare", "--initial-branch", "main", str(fresh))
+    assert seed_tree(fresh, off, message="seed without bookinfo").pushed
+    assert not git("--git-dir", str(fresh), "ls-tree", "-r", "--name-only", "main", bookinfo)
+
+    seed_tree(bare, on, message="seed with bookinfo")
+    switched = seed_tree(bare, off, message="bookinfo off")
+    assert switched.pushed
+    removed = {f["path"] for f in switched.changed_files if f["status"] == "D"}
+    application = f"argocd/{ENV}/apps/bookinfo.yaml"
+    assert application in removed and any(path.startswith(bookinfo + "/") for path in removed)
+    assert all(path.startswith(bookinfo + "/") for path in removed - {application}), removed
+
+
 def test_promotion_survives_reseeding_and_rollback_reverts_it_once(bare, rendered, tmp_path):
     seed_tree(bare, rendered)
     promoted = seed(
