@@ -19,7 +19,7 @@ from tests.support.mirror import mirror, source_variables
 # no chart), so no chart repository or Istio release is asked for.
 HELM_RELEASES_OFF = {
     f"{component}_enabled": False
-    for component in ("istio", "monitoring", "logging", "argocd", "gitserver")
+    for component in ("istio", "monitoring", "logging", "tracing", "argocd", "gitserver")
 }
 
 
