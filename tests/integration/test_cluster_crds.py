@@ -4,10 +4,17 @@ their schemas: custom resources are checked by the real API server."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.cluster.sim import SimCluster
+from titanium_tools.versions import pins
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +39,33 @@ def test_crds_are_established(sim_cluster_with_crds: SimCluster) -> None:
     out = sim_cluster_with_crds.kubectl("get", "crds", "-o", "json").stdout
     names = {item["metadata"]["name"] for item in json.loads(out)["items"]}
     assert names >= EXPECTED, sorted(EXPECTED - names)
+
+
+def test_the_istio_crds_are_those_of_the_deployed_release() -> None:
+    """build/crds/istio holds exactly the CRDs istio.io/api publishes for the Istio
+    the istio role deploys (istio_version in the versions role)."""
+    module = f"istio.io/api@v{pins()['ISTIO_VERSION']}"
+    download = subprocess.run(
+        ["go", "mod", "download", "-json", module],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "GOFLAGS": "-mod=mod"},
+    )
+    published = (
+        Path(json.loads(download.stdout)["Dir"]) / "kubernetes/customresourcedefinitions.gen.yaml"
+    )
+    expected = {
+        doc["metadata"]["name"]: doc["spec"]
+        for doc in yaml.safe_load_all(published.read_text())
+        if doc and doc.get("kind") == "CustomResourceDefinition"
+    }
+    built = {}
+    for path in (REPO_ROOT / "build/crds/istio").glob("*.yaml"):
+        doc = yaml.safe_load(path.read_text())
+        built[doc["metadata"]["name"]] = doc["spec"]
+    assert expected, f"{module} publishes no CRD"
+    assert built == expected, sorted(set(built) ^ set(expected))
 
 
 def application(destination: object) -> dict:
