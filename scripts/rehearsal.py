@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -602,15 +603,16 @@ def measure_postgres_deletion(endpoints: dict, timeout: float, writers: int = 5)
     kubectl = ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE]
     run_id = secrets.token_hex(4)
     tokens = []
+    setup_retries: list[str] = []
     with httpx.Client(timeout=10) as client:
         for number in range(writers):
             user = {"username": f"pgdrill{run_id}{number}", "password": secrets.token_urlsafe(18)}
             headers = client_headers(200 + number)
-            client.post(f"{gateway}/api/auth/register", headers=headers,
-                        json={**user, "email": f"{user['username']}@drill.titanium.invalid"},
-                        ).raise_for_status()  # fmt: skip
-            login = client.post(f"{gateway}/api/auth/login", headers=headers, json=user)
-            login.raise_for_status()
+            email = f"{user['username']}@drill.titanium.invalid"
+            post_once_answered(client, f"{gateway}/api/auth/register", setup_retries,
+                               headers=headers, json={**user, "email": email})  # fmt: skip
+            login = post_once_answered(client, f"{gateway}/api/auth/login", setup_retries,
+                                       headers=headers, json=user)  # fmt: skip
             tokens.append(login.json()["access_token"])
 
     def postgres_pod() -> dict:
@@ -680,7 +682,34 @@ def measure_postgres_deletion(endpoints: dict, timeout: float, writers: int = 5)
         "stored_unacknowledged": len(present - acknowledged),
         "volume_before": volume_before,
         "volume_after": postgres_volume(kubectl),
+        # The drill's own users, before any deletion: what had to be asked twice.
+        "setup_retries": setup_retries,
     }
+
+
+def post_once_answered(client, url: str, retries: list[str], timeout: float = 60, **request):
+    """POST until the blog answers other than 5xx or unreachable, for up to `timeout`
+    seconds, honouring Retry-After: a drill's set-up must not fail on the tail of the
+    drill before it (the previous one rolled the gateway's pods), yet each retry is
+    recorded in `retries`, and an answer that never comes is an error naming the
+    last status and body."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = client.post(url, **request)
+            if answer.status_code < 500:
+                answer.raise_for_status()
+                return answer
+            last = f"{answer.status_code} {answer.text[:300]}"
+            wait = min(float(answer.headers.get("retry-after", "1") or 1), 5)
+        except httpx.TransportError as exc:
+            last, wait = repr(exc), 1
+        retries.append(f"{urlsplit(url).path}: {last}")
+        if time.monotonic() + wait > deadline:
+            raise RehearsalError(f"POST {url} got no answer but {last} for {timeout} s")
+        time.sleep(wait)
 
 
 def client_headers(number: int) -> dict[str, str]:
@@ -917,9 +946,9 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         rc2, phases["site.yml again"], output2 = run_site(path("site-again.log"))
         second = [line for line in output2.splitlines() if line.startswith("localhost ")]
         phases["push → Synced (webhook)"] = measure_push(endpoints, watcher, args.timeout)
-        pod_kill = measure_pod_kill(endpoints, args.timeout)
-        promotion = measure_promotion(endpoints, args.timeout)
-        postgres_deletion = measure_postgres_deletion(endpoints, args.timeout)
+        pod_kill = drill(measure_pod_kill, endpoints, args.timeout)
+        promotion = drill(measure_promotion, endpoints, args.timeout)
+        postgres_deletion = drill(measure_postgres_deletion, endpoints, args.timeout)
     else:
         rc2, second, pod_kill, promotion, postgres_deletion = None, [], None, None, None
     report = {
@@ -950,6 +979,16 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
     path("report.json").write_text(json.dumps(report, indent=2))
     print_report(report)
     return 0 if rc == 0 and report["all_synced_healthy"] else 1
+
+
+def drill(measure, *args) -> dict:
+    """One drill's figures, or the error that stopped it: a drill that fails is
+    that drill's failure in the report, not the loss of every other figure."""
+    try:
+        return measure(*args)
+    except Exception as exc:  # any failure is that drill's, reported by name
+        traceback.print_exc()
+        return {"error": f"{measure.__name__}: {type(exc).__name__}: {exc}"}
 
 
 def real_node(endpoints: dict) -> dict:
@@ -990,6 +1029,17 @@ def real_node(endpoints: dict) -> dict:
             else pod["status"].get("phase")
             for pod in items
         },
+        # Containers that restarted, and why the last one ended (OOMKilled, Error):
+        # what a drill's unexpected 5xx is read against.
+        "restarts": {
+            f"{pod['metadata']['name']}/{status['name']}": {
+                "count": status["restartCount"],
+                "last": status.get("lastState", {}).get("terminated", {}).get("reason"),
+            }
+            for pod in items
+            for status in pod["status"].get("containerStatuses", [])
+            if status.get("restartCount")
+        },
     }
 
 
@@ -1009,18 +1059,21 @@ def print_report(report: dict) -> None:
             f" {app['ready_after_s'] or '-':>7}  {(app['revision'] or '-')[:12]}"
         )
     print(f"  sync order: {' -> '.join(report['sync_order']) or '-'}")
-    if promotion := report.get("promotion"):
+    for name in ("promotion", "pod_kill", "postgres_deletion"):
+        if error := (report.get(name) or {}).get("error"):
+            print(f"  {name} FAILED: {error}")
+    if (promotion := report.get("promotion")) and "error" not in promotion:
         print(
             f"  promote {promotion['service']} to {promotion['tag']}: pushed after"
             f" {promotion['pushed_s']} s, new pods serving after {promotion['new_pods_serving_s']}"
             f" s; {promotion['failed']} of {promotion['requests']} requests failed"
         )
-    if kill := report.get("pod_kill"):
+    if (kill := report.get("pod_kill")) and "error" not in kill:
         print(
             f"  pod kill: {kill['pod']} replaced, Ready after {kill['replacement_ready_s']} s;"
             f" {kill['failed']} of {kill['requests']} requests through the node port failed"
         )
-    if drill := report.get("postgres_deletion"):
+    if (drill := report.get("postgres_deletion")) and "error" not in drill:
         print(
             f"  PostgreSQL pod deleted: writes acknowledged again after"
             f" {drill['writes_acknowledged_again_s']} s (new pod Ready after"

@@ -145,6 +145,7 @@ def test_the_blog_answers_through_the_node_port(run) -> None:
 def test_a_killed_pod_is_replaced_while_the_blog_answers(run) -> None:
     _, report = run
     kill = report["pod_kill"]
+    assert "error" not in kill, kill["error"]
     assert kill["replacement_ready_s"] is not None, kill
     assert kill["requests"] > 0
     assert kill["failed"] == 0, kill
@@ -157,6 +158,7 @@ def test_postgresql_keeps_every_acknowledged_write_when_its_pod_is_deleted(run) 
     local-path provisioner made for the claim."""
     _, report = run
     drill = report["postgres_deletion"]
+    assert "error" not in drill, drill["error"]
     assert drill["acknowledged_before_deletion"] > 0, drill
     assert drill["new_pod_ready_s"] is not None, drill
     assert drill["writes_acknowledged_again_s"] is not None, drill
@@ -184,6 +186,7 @@ def test_the_browser_test_passes_through_the_node_port(run, tmp_path) -> None:
 def test_a_promoted_tag_rolls_out_while_the_blog_answers(run) -> None:
     _, report = run
     promotion = report["promotion"]
+    assert "error" not in promotion, promotion["error"]
     assert promotion["promote_rc"] == 0, (STATE / "promote.log").read_text()[-3000:]
     assert promotion["new_pods_serving_s"] is not None, promotion
     assert promotion["requests"] > 0
