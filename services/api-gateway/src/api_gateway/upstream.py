@@ -14,11 +14,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from multidict import CIMultiDict
+from titanium_common.clients import CLIENT_KEEPALIVE_SECONDS
 from yarl import URL
 
-# Idle connections are dropped before the upstream's own keep-alive timeout
-# (uvicorn: 5 s) closes them under us, which would turn into a reset mid-request.
-KEEPALIVE_SECONDS = 4.0
 # Answers up to this size are read whole (one Response, one write); larger or
 # unsized ones are streamed through so a big body never sits in memory twice.
 BUFFERED_BODY_BYTES = 256 * 1024
@@ -134,7 +132,7 @@ class Upstream:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
                     limit=self._max_connections,
-                    keepalive_timeout=KEEPALIVE_SECONDS,
+                    keepalive_timeout=CLIENT_KEEPALIVE_SECONDS,
                     ttl_dns_cache=30,
                 ),
                 timeout=self._timeout,

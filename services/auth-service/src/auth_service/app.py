@@ -1,8 +1,8 @@
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI
 from titanium_common import AppContext, create_app
+from titanium_common.clients import service_client
 
 from auth_service.keys import load_signing_key
 from auth_service.routers import accounts, sessions
@@ -17,10 +17,10 @@ def build_app(settings: Settings) -> FastAPI:
 
     async def start(ctx: AppContext) -> None:
         ctx.extras["key"] = key
-        ctx.extras["users"] = httpx.AsyncClient(
+        ctx.extras["users"] = service_client(
             base_url=settings.user_service_url,
             timeout=settings.upstream_timeout,
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            max_connections=50,
         )
 
     async def stop(ctx: AppContext) -> None:

@@ -21,6 +21,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from titanium_common.clients import service_client
 from titanium_common.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class TokenVerifier:
         self.issuer = issuer
         self.audience = audience
         self.cache_seconds = cache_seconds
-        self._http = http or httpx.AsyncClient(timeout=2.0)
+        self._http = http or service_client(timeout=2.0)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -float("inf")
         self._next_attempt_at = 0.0

@@ -13,6 +13,10 @@ import uvicorn
 from titanium_common.logs import configure_logging
 from titanium_common.settings import ServiceSettings
 
+# How long a service keeps an idle client connection open (uvicorn's default,
+# said here so its clients can stay below it: titanium_common.clients).
+SERVER_KEEPALIVE_SECONDS = 5
+
 
 def serve(app: Any, settings: ServiceSettings) -> None:
     """One uvicorn worker: scale with replicas, not processes."""
@@ -30,6 +34,7 @@ def serve(app: Any, settings: ServiceSettings) -> None:
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
 
 
