@@ -10,5 +10,5 @@ from tests.support.molecule import assert_scenario_passes
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_molecule_default_scenario_passes(capsys):
-    assert_scenario_passes("default", capsys)
+def test_molecule_default_scenario_passes(figures):
+    assert_scenario_passes("default", figures)

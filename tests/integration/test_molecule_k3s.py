@@ -15,11 +15,11 @@ SCENARIO = REPO_ROOT / "molecule/k3s"
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_molecule_k3s_scenario_passes(capsys):
+def test_molecule_k3s_scenario_passes(figures):
     if shutil.which("podman") is None:
         pytest.skip("podman is missing: `make setup` installs it (requirements/apt.txt)")
     env = molecule_env(CONTAINERS_CONF=str(SCENARIO / "containers.conf"))
     subprocess.run(
         [str(REPO_ROOT / "scripts/molecule/debian-image.sh")], env=env, check=True, cwd=REPO_ROOT
     )
-    assert_scenario_passes("k3s", capsys, env=env)
+    assert_scenario_passes("k3s", figures, env=env)

@@ -23,7 +23,7 @@ class Answers(BaseHTTPRequestHandler):
     """Answers each POST with the next status of the server's script (its last one
     for ever after)."""
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         script = self.server.script
         status = script.pop(0) if len(script) > 1 else script[0]

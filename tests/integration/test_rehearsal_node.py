@@ -60,10 +60,9 @@ def run() -> Iterator[tuple[subprocess.CompletedProcess[str], dict]]:
 
 
 @pytest.mark.timeout(1800)
-def test_site_yml_runs_and_argo_cd_syncs_everything(run, capsys) -> None:
+def test_site_yml_runs_and_argo_cd_syncs_everything(run, figures) -> None:
     up, report = run
-    with capsys.disabled():
-        print(up.stdout[up.stdout.find("rehearsal report") :])
+    figures(up.stdout[up.stdout.find("rehearsal report") :])
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-4000:]
     assert report["site_yml_rc"] == 0
     assert report["all_synced_healthy"], report["applications"]

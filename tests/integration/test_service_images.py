@@ -62,7 +62,7 @@ def podman(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Co
 
 
 @pytest.fixture
-def image(service, podman_env, capsys) -> Iterator[str]:
+def image(service, podman_env, figures) -> Iterator[str]:
     """The service's image under a tag of this test's own, removed afterwards.
     Built without layer caching, so no intermediate image outlives the test (the
     cached base image stays)."""
@@ -74,8 +74,7 @@ def image(service, podman_env, capsys) -> Iterator[str]:
         capture_output=True,
         text=True,
     )
-    with capsys.disabled():
-        print(f"\n{build.stdout.strip()}; {time.monotonic() - started:.0f} s with the base check")
+    figures(f"{build.stdout.strip()}; {time.monotonic() - started:.0f} s with the base check")
     assert build.returncode == 0, build.stderr[-4000:]
     try:
         yield name

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -19,8 +20,10 @@ def molecule_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PATH": path, "NO_COLOR": "1", "ANSIBLE_NOCOLOR": "1", **extra}
 
 
-def assert_scenario_passes(scenario: str, capsys, env: dict[str, str] | None = None) -> None:
-    """`molecule test -s SCENARIO`, its duration printed even under pytest's capture.
+def assert_scenario_passes(
+    scenario: str, figures: Callable[[str], None], env: dict[str, str] | None = None
+) -> None:
+    """`molecule test -s SCENARIO`, its duration among the run's figures.
 
     The scenario asserts for itself (idempotence, its verifier): its status is
     the result, and the end of its output the failure report.
@@ -34,6 +37,5 @@ def assert_scenario_passes(scenario: str, capsys, env: dict[str, str] | None = N
         text=True,
     )
     took = time.monotonic() - started
-    with capsys.disabled():
-        print(f"\nmolecule test -s {scenario}: rc={result.returncode} in {took:.0f} s")
+    figures(f"molecule test -s {scenario}: rc={result.returncode} in {took:.0f} s")
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]

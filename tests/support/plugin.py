@@ -7,6 +7,9 @@ Fixtures:
 - `postgres`, `redis_service`: one real PostgreSQL 15 and one real Redis 7 for
   the session (tests.support.servers); tests isolate by role and schema.
 - `service_database`: provisions a service's role and schema on `postgres`.
+- `figures`: `figures("text")` adds lines to the "figures" section pytest prints
+  at the end of the run (timings, reports): the one way a passing test shows
+  something, and it works under pytest-xdist, where a worker's output is lost.
 
 The rest of the kit is imported where it is used: tests.support.servers and
 services (processes on 127.0.0.1), ansible_run (ansible-playbook as an operator
@@ -75,3 +78,36 @@ def service_database(postgres: PostgresServer) -> Callable[[str], str]:
         return urls[name]
 
     return make
+
+
+FIGURES = "figures"
+
+
+@pytest.fixture
+def figures(record_property) -> Callable[[str], None]:
+    """`figures(text)`: text for the run's "figures" section, under the test's name."""
+
+    def add(text: str) -> None:
+        record_property(FIGURES, text.strip("\n"))
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Every test's figures, in run order, whether the test passed or failed. Under
+    xdist the reports arrive at the controller with their user_properties."""
+    shown = [
+        (report.nodeid, value)
+        for outcome in ("passed", "failed", "error")
+        for report in terminalreporter.stats.get(outcome, [])
+        if report.when == "call" or outcome == "error"
+        for name, value in getattr(report, "user_properties", [])
+        if name == FIGURES
+    ]
+    if not shown:
+        return
+    terminalreporter.section(FIGURES)
+    for nodeid, text in dict.fromkeys(shown):
+        terminalreporter.write_line(f"{nodeid}:")
+        for line in text.splitlines():
+            terminalreporter.write_line(f"  {line}")
