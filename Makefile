@@ -77,8 +77,14 @@ test: setup ## THE test command: setup, lint, then every test tier
 	@$(MAKE) pytest
 
 .PHONY: pytest
-pytest: ## Run every pytest tier (PYTEST_ARGS to narrow it)
-	@set +e; pytest $(PYTEST_ARGS); rc=$$?; \
+# Two workers: most tests wait on processes they started (a cluster, Argo CD, a
+# browser), so on two cores a second worker nearly halves the run.
+# PYTEST_WORKERS=0 runs in one process. tests/support/plugin.py keeps each
+# module on one worker.
+PYTEST_WORKERS ?= 2
+
+pytest: ## Run every pytest tier (PYTEST_ARGS to narrow it, PYTEST_WORKERS=0 for one process)
+	@set +e; pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "pytest collected no test: that is a failure here" >&2; fi; \
 	exit $$rc
 

@@ -25,6 +25,11 @@ name=${image##*/}
 tarball=$cache/${name//:/-}.tar
 # Changing the package list rebuilds.
 stamp=$(printf '%s\n' bookworm minbase "${packages[@]}" | sha256sum | cut -c1-16)
+# One build of an image at a time: parallel test workers (pytest -n) may ask for
+# the same base at once, and would write one tarball and retag one image twice.
+mkdir -p "$cache"
+exec 9>"$cache/${name//:/-}.lock"
+flock 9
 
 if podman image exists "$image" &&
   [[ $(podman image inspect --format '{{ index .Labels "titanium.stamp" }}' "$image" 2>/dev/null) == "$stamp" ]]; then
@@ -44,7 +49,6 @@ if [[ ! -s $tarball || ! -s $tarball.stamp || $(cat "$tarball.stamp") != "$stamp
   chroot "$root" apt-get clean
   rm -f "$root.log"
   rm -rf "$root"/var/lib/apt/lists/* "$root"/tmp/* "$root"/var/log/*.log
-  mkdir -p "$cache"
   tar --numeric-owner -C "$root" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
   echo "$stamp" >"$tarball.stamp"

@@ -9,6 +9,7 @@ from tests.support.molecule import assert_scenario_passes
 
 
 @pytest.mark.slow
+@pytest.mark.long(130)
 @pytest.mark.timeout(900)
 def test_molecule_default_scenario_passes(figures):
     assert_scenario_passes("default", figures)

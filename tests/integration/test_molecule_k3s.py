@@ -14,6 +14,7 @@ SCENARIO = REPO_ROOT / "molecule/k3s"
 
 
 @pytest.mark.slow
+@pytest.mark.long(380)
 @pytest.mark.timeout(1500)
 def test_molecule_k3s_scenario_passes(figures):
     if shutil.which("podman") is None:

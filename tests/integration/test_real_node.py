@@ -22,7 +22,10 @@ from tests.cluster.node import BRIDGE, LABEL, ON_THE_NODE, TAINT, RealNode
 from tests.cluster.sim import SimCluster
 from titanium_tools.versions import pins
 
-pytestmark = pytest.mark.slow
+# One real node per machine (the bridge, CoreDNS on port 53, the host's KUBE-
+# chains, which stop() removes and both modules' last tests look for): never two
+# at once in a parallel run.
+pytestmark = [pytest.mark.slow, pytest.mark.long(120), pytest.mark.xdist_group("real-node")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "localhost/titanium-python:3.11-bookworm"
 NAMESPACE = "real-node"

@@ -24,7 +24,10 @@ from ansible_collections.titanium.platform.plugins.filter.images import source_i
 from tests.cluster.node import BRIDGE
 from tests.support.blog_browser import chromium_page, register_login_write_and_find_the_post
 
-pytestmark = pytest.mark.slow
+# One real node per machine (the bridge, CoreDNS on port 53, the host's KUBE-
+# chains, which stop() removes and both modules' last tests look for): never two
+# at once in a parallel run.
+pytestmark = [pytest.mark.slow, pytest.mark.long(700), pytest.mark.xdist_group("real-node")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE = REPO_ROOT / "build" / "rehearsal"
 NAMESPACE = "titanium-local"

@@ -7,6 +7,11 @@ Fixtures:
 - `postgres`, `redis_service`: one real PostgreSQL 15 and one real Redis 7 for
   the session (tests.support.servers); tests isolate by role and schema.
 - `service_database`: provisions a service's role and schema on `postgres`.
+- Parallel runs (`make pytest` runs pytest-xdist's `-n 2 --dist loadgroup`): a
+  module runs whole on one worker (its module fixtures once), modules that share
+  a machine-wide resource name one `xdist_group`, and modules marked
+  `long(seconds)` start first, longest first, so the run does not end on one
+  worker still busy with the longest.
 - `figures`: `figures("text")` adds lines to the "figures" section pytest prints
   at the end of the run (timings, reports): the one way a passing test shows
   something, and it works under pytest-xdist, where a worker's output is lost.
@@ -111,3 +116,21 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(f"{nodeid}:")
         for line in text.splitlines():
             terminalreporter.write_line(f"  {line}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Before xdist reads the groups: every test without a group of its own joins
+    its module's, and the long modules go to the front, longest first (a stable
+    sort keeps each module's own order)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            module = getattr(item, "module", None)
+            item.add_marker(pytest.mark.xdist_group(module.__name__ if module else str(item.path)))
+    items.sort(key=lambda item: -expected_seconds(item))
+
+
+def expected_seconds(item: pytest.Item) -> float:
+    """What `@pytest.mark.long(seconds)` says the test's module takes; 0 unmarked."""
+    marker = item.get_closest_marker("long")
+    return marker.args[0] if marker else 0
