@@ -498,6 +498,15 @@ def test_verify_summary_renders_with_unknown_signals(source):
     assert "Not checked\n  - writes under load" in summary
     host = resolve(templar, "verify_ingress_host")
     assert host and " " not in host
+    # "Simulated" only where something stands in for the real thing.
+    for stand_ins in ([], ["Nodes: kwok nodes", "Prometheus: a process"]):
+        templar = templar_for("verify", source, extra | {"verify_simulated": stand_ins})
+        summary = templar.template(trust_as_template(text))
+        assert ("Simulated" in summary) == bool(stand_ins)
+    assert summary.rstrip().endswith(
+        "Simulated (what stands in for the real thing here)\n"
+        "  - Nodes: kwok nodes\n  - Prometheus: a process"
+    ), summary
 
 
 # --- Documentation ------------------------------------------------------------------
