@@ -3,8 +3,8 @@
 # images built here), Gitea, Argo CD and Prometheus run as processes
 # (scripts/rehearsal.py, inventories/rehearsal).
 .PHONY: rehearsal rehearsal-down rehearsal-status rehearsal-images
-rehearsal: images rehearsal-images ## Start the rehearsal, run site.yml -i inventories/rehearsal, wait for Argo CD; report in build/rehearsal/report.json
-	@python scripts/rehearsal.py up
+rehearsal: images rehearsal-images ## Start the rehearsal, run site.yml -i inventories/rehearsal, wait for Argo CD, run the drills; report in build/rehearsal/report.json (REHEARSAL_ARGS=--polling adds the polling-only push)
+	@python scripts/rehearsal.py up $(REHEARSAL_ARGS)
 
 # What the real node runs besides the services' images, on their local base:
 # PostgreSQL and Redis from Debian's packages, k6 and the local-path provisioner

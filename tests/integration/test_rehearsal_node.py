@@ -142,6 +142,8 @@ def test_the_blog_answers_through_the_node_port(run) -> None:
     # verify's smoke test (register, log in, post, read back) went through it.
     site_log = (STATE / "site.log").read_text()
     assert "everything verified" in site_log
+    # ...and its summary names what the rehearsal simulates.
+    assert "Simulated (what stands in for the real thing here)\n" in site_log
 
 
 def test_a_killed_pod_is_replaced_while_the_blog_answers(run) -> None:
@@ -189,10 +191,53 @@ def test_a_promoted_tag_rolls_out_while_the_blog_answers(run) -> None:
     _, report = run
     promotion = report["promotion"]
     assert "error" not in promotion, promotion["error"]
-    assert promotion["promote_rc"] == 0, (STATE / "promote.log").read_text()[-3000:]
-    assert promotion["new_pods_serving_s"] is not None, promotion
-    assert promotion["requests"] > 0
-    assert promotion["failed"] == 0, promotion
+    assert promotion["rc"] == 0, (STATE / "promote.log").read_text()[-3000:]
+    assert_rolled_out(promotion)
+
+
+def test_rollback_returns_to_the_previous_tag_while_the_blog_answers(run) -> None:
+    _, report = run
+    rollback = report["rollback"]
+    assert "error" not in rollback, rollback["error"]
+    assert rollback["rc"] == 0, (STATE / "rollback.log").read_text()[-3000:]
+    assert rollback["tag"] == report["promotion"]["from_tag"]
+    assert_rolled_out(rollback)
+
+
+def assert_rolled_out(moved: dict) -> None:
+    """Argo CD synced the pushed tag into the Deployment, every pod runs it, and no
+    request through the node's port failed meanwhile."""
+    assert moved["push_to_synced_s"] is not None, moved
+    assert moved["new_pods_serving_s"] is not None, moved
+    assert moved["requests"] > 0
+    assert moved["failed"] == 0, moved
+
+
+def test_argo_cd_undoes_a_deleted_deployment_and_a_changed_replica_count(run) -> None:
+    _, report = run
+    heal = report["self_heal"]
+    assert "error" not in heal, heal["error"]
+    assert heal["recreated_s"] is not None, heal
+    assert heal["serving_s"] is not None, heal
+    assert heal["replicas_restored_s"] is not None, heal
+
+
+# What the retries of a refused commit add up to (gitops/argocd/_application.j2:
+# 10 s doubling, 5 times): a fix that waited for them would take this long.
+RETRIES_RUN_OUT_S = 10 + 20 + 40 + 80 + 160
+
+
+def test_a_refused_commit_leaves_the_previous_revision_serving_and_its_fix_goes_live(run) -> None:
+    _, report = run
+    bad = report["bad_commit"]
+    assert "error" not in bad, bad["error"]
+    assert bad["refused_s"] is not None, bad  # OutOfSync, the API server's reason shown
+    assert "Unsupported value" in bad["message"], bad["message"]
+    assert bad["previous_live"] is True, bad
+    assert bad["failed"] == 0, bad
+    assert bad["fix_live_s"] is not None, bad
+    assert bad["fix_live_s"] < RETRIES_RUN_OUT_S / 2, bad
+    assert bad["cleaned_s"] is not None, bad
 
 
 def test_rehearsal_down_leaves_nothing_behind(run) -> None:
