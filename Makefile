@@ -78,13 +78,13 @@ test: setup ## THE test command: setup, lint, then every test tier
 
 .PHONY: pytest
 # Two workers: most tests wait on processes they started (a cluster, Argo CD, a
-# browser), so on two cores a second worker nearly halves the run.
+# browser), so on two cores a second worker takes a third or more off the run.
 # PYTEST_WORKERS=0 runs in one process. tests/support/plugin.py keeps each
 # module on one worker.
 PYTEST_WORKERS ?= 2
 
 pytest: ## Run every pytest tier (PYTEST_ARGS to narrow it, PYTEST_WORKERS=0 for one process)
-	@set +e; pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); rc=$$?; \
+	@set +e; pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "pytest collected no test: that is a failure here" >&2; fi; \
 	exit $$rc
 

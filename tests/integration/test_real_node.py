@@ -22,10 +22,9 @@ from tests.cluster.node import BRIDGE, LABEL, ON_THE_NODE, TAINT, RealNode
 from tests.cluster.sim import SimCluster
 from titanium_tools.versions import pins
 
-# One real node per machine (the bridge, CoreDNS on port 53, the host's KUBE-
-# chains, which stop() removes and both modules' last tests look for): never two
-# at once in a parallel run.
-pytestmark = [pytest.mark.slow, pytest.mark.long(120), pytest.mark.xdist_group("real-node")]
+# One real node per machine: a parallel run keeps this module and its sibling on
+# one worker (tests/support/plugin.py, MACHINE_WIDE).
+pytestmark = [pytest.mark.slow, pytest.mark.long(120)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "localhost/titanium-python:3.11-bookworm"
 NAMESPACE = "real-node"

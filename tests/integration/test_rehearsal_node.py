@@ -24,10 +24,9 @@ from ansible_collections.titanium.platform.plugins.filter.images import source_i
 from tests.cluster.node import BRIDGE
 from tests.support.blog_browser import chromium_page, register_login_write_and_find_the_post
 
-# One real node per machine (the bridge, CoreDNS on port 53, the host's KUBE-
-# chains, which stop() removes and both modules' last tests look for): never two
-# at once in a parallel run.
-pytestmark = [pytest.mark.slow, pytest.mark.long(700), pytest.mark.xdist_group("real-node")]
+# One real node per machine: a parallel run keeps this module and its sibling on
+# one worker (tests/support/plugin.py, MACHINE_WIDE).
+pytestmark = [pytest.mark.slow, pytest.mark.long(700)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE = REPO_ROOT / "build" / "rehearsal"
 NAMESPACE = "titanium-local"

@@ -7,11 +7,11 @@ Fixtures:
 - `postgres`, `redis_service`: one real PostgreSQL 15 and one real Redis 7 for
   the session (tests.support.servers); tests isolate by role and schema.
 - `service_database`: provisions a service's role and schema on `postgres`.
-- Parallel runs (`make pytest` runs pytest-xdist's `-n 2 --dist loadgroup`): a
-  module runs whole on one worker (its module fixtures once), modules that share
-  a machine-wide resource name one `xdist_group`, and modules marked
-  `long(seconds)` start first, longest first, so the run does not end on one
-  worker still busy with the longest.
+- Parallel runs (`make pytest` runs pytest-xdist's `-n 2 --dist loadfile`): a
+  module runs whole on one worker (its module fixtures once), the modules of one
+  machine-wide resource (MACHINE_WIDE) run on one worker one after the other,
+  and modules marked `long(seconds)` start first, longest first, so the run does
+  not end on one worker still busy with the longest.
 - `figures`: `figures("text")` adds lines to the "figures" section pytest prints
   at the end of the run (timings, reports): the one way a passing test shows
   something, and it works under pytest-xdist, where a worker's output is lost.
@@ -118,15 +118,38 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(f"  {line}")
 
 
-@pytest.hookimpl(tryfirst=True)
+# Modules that use something a machine has only one of: a parallel run gives
+# each set to one worker, which runs them one after the other.
+MACHINE_WIDE = {
+    # One real node per machine: the bridge, CoreDNS on port 53 and the host's
+    # KUBE- chains, which stop() removes and both modules' last tests look for.
+    "real-node": (
+        "tests/integration/test_real_node.py",
+        "tests/integration/test_rehearsal_node.py",
+    ),
+}
+WORK_UNIT = {module: name for name, modules in MACHINE_WIDE.items() for module in modules}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the modules of MACHINE_WIDE as one unit each. The
+    scheduler sees only node ids, never markers (and xdist's loadgroup renames
+    node ids in a way pytest 9 ignores), so the sets are named here."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return WORK_UNIT.get(module, module)
+
+    return ModuleScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Before xdist reads the groups: every test without a group of its own joins
-    its module's, and the long modules go to the front, longest first (a stable
-    sort keeps each module's own order)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            module = getattr(item, "module", None)
-            item.add_marker(pytest.mark.xdist_group(module.__name__ if module else str(item.path)))
+    """The long modules first, longest first (a stable sort keeps each module's own
+    order): every worker collects in this order, and xdist hands out modules in it."""
     items.sort(key=lambda item: -expected_seconds(item))
 
 
