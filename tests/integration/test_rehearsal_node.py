@@ -142,7 +142,8 @@ def test_the_blog_answers_through_the_node_port(run) -> None:
     site_log = (STATE / "site.log").read_text()
     assert "everything verified" in site_log
     # ...and its summary names what the rehearsal simulates.
-    assert "Simulated (what stands in for the real thing here)\n" in site_log
+    assert "Simulated (what stands in for the real thing here)" in site_log
+    assert "Nodes: kwok nodes that run no container" in site_log
 
 
 def test_a_killed_pod_is_replaced_while_the_blog_answers(run) -> None:
