@@ -131,6 +131,7 @@ MACHINE_WIDE = {
 WORK_UNIT = {module: name for name, modules in MACHINE_WIDE.items() for module in modules}
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown without it
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile, with the modules of MACHINE_WIDE as one unit each. The
     scheduler sees only node ids, never markers (and xdist's loadgroup renames
