@@ -402,11 +402,16 @@ class Watcher(threading.Thread):
         self.stopping = threading.Event()
 
     def read(self) -> dict[str, dict]:
-        result = subprocess.run(
-            ["kubectl", "--kubeconfig", self.kubeconfig, "-n", self.namespace,
-             "get", "applications.argoproj.io", "-o", "json"],
-            capture_output=True, text=True, check=False, timeout=30,
-        )  # fmt: skip
+        """The Applications, or {} when the API server did not answer in time: every
+        caller polls, and one slow answer on a loaded machine is not a failure."""
+        try:
+            result = subprocess.run(
+                ["kubectl", "--kubeconfig", self.kubeconfig, "-n", self.namespace,
+                 "get", "applications.argoproj.io", "-o", "json"],
+                capture_output=True, text=True, check=False, timeout=30,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return {}
         if result.returncode != 0:
             return {}
         return {item["metadata"]["name"]: item for item in json.loads(result.stdout)["items"]}

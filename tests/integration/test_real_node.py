@@ -23,7 +23,7 @@ from tests.cluster.sim import SimCluster
 from titanium_tools.versions import pins
 
 # One real node per machine: a parallel run keeps this module and its sibling on
-# one worker (tests/support/plugin.py, MACHINE_WIDE).
+# one worker (tests/support/plugin.py, ONE_AT_A_TIME).
 pytestmark = [pytest.mark.slow, pytest.mark.long(120)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "localhost/titanium-python:3.11-bookworm"

@@ -25,7 +25,7 @@ from tests.cluster.node import BRIDGE
 from tests.support.blog_browser import chromium_page, register_login_write_and_find_the_post
 
 # One real node per machine: a parallel run keeps this module and its sibling on
-# one worker (tests/support/plugin.py, MACHINE_WIDE).
+# one worker (tests/support/plugin.py, ONE_AT_A_TIME).
 pytestmark = [pytest.mark.slow, pytest.mark.long(700)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE = REPO_ROOT / "build" / "rehearsal"

@@ -8,10 +8,10 @@ Fixtures:
   the session (tests.support.servers); tests isolate by role and schema.
 - `service_database`: provisions a service's role and schema on `postgres`.
 - Parallel runs (`make pytest` runs pytest-xdist's `-n 2 --dist loadfile`): a
-  module runs whole on one worker (its module fixtures once), the modules of one
-  machine-wide resource (MACHINE_WIDE) run on one worker one after the other,
-  and modules marked `long(seconds)` start first, longest first, so the run does
-  not end on one worker still busy with the longest.
+  module runs whole on one worker (its module fixtures once), the modules that
+  must not run at the same time (ONE_AT_A_TIME) run on one worker one after the
+  other, and modules marked `long(seconds)` start first, longest first, so the
+  run does not end on one worker still busy with the longest.
 - `figures`: `figures("text")` adds lines to the "figures" section pytest prints
   at the end of the run (timings, reports): the one way a passing test shows
   something, and it works under pytest-xdist, where a worker's output is lost.
@@ -118,22 +118,27 @@ def pytest_terminal_summary(terminalreporter) -> None:
             terminalreporter.write_line(f"  {line}")
 
 
-# Modules that use something a machine has only one of: a parallel run gives
-# each set to one worker, which runs them one after the other.
-MACHINE_WIDE = {
-    # One real node per machine: the bridge, CoreDNS on port 53 and the host's
-    # KUBE- chains, which stop() removes and both modules' last tests look for.
-    "real-node": (
+# Modules that must not run at the same time: a parallel run gives each set to
+# one worker, which runs them one after the other (in collection order).
+ONE_AT_A_TIME = {
+    "real-node-and-heaviest": (
+        # One real node per machine: the bridge, CoreDNS on port 53 and the
+        # host's KUBE- chains, which stop() removes and both modules' last tests
+        # look for.
         "tests/integration/test_real_node.py",
         "tests/integration/test_rehearsal_node.py",
+        # Not the node's, but two cores cannot carry it beside the rehearsal:
+        # together, the rehearsal's kubectl calls timed out after 30 s and its
+        # drills ran two to three times slower.
+        "tests/integration/test_molecule_k3s.py",
     ),
 }
-WORK_UNIT = {module: name for name, modules in MACHINE_WIDE.items() for module in modules}
+WORK_UNIT = {module: name for name, modules in ONE_AT_A_TIME.items() for module in modules}
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: unknown without it
 def pytest_xdist_make_scheduler(config, log):
-    """--dist loadfile, with the modules of MACHINE_WIDE as one unit each. The
+    """--dist loadfile, with each set of ONE_AT_A_TIME as one unit. The
     scheduler sees only node ids, never markers (and xdist's loadgroup renames
     node ids in a way pytest 9 ignores), so the sets are named here."""
     if config.getvalue("dist") != "loadfile":
