@@ -499,6 +499,12 @@ def measure_push(endpoints: dict, watcher: Watcher, timeout: float) -> float | N
         began = time.monotonic()
         sha = push_change(git, "REHEARSAL.md", f"Pushed by `make rehearsal` at {time.time()}\n",
                           "rehearsal: a push Argo CD must pick up")  # fmt: skip
+    return all_synced_at(watcher, sha, began, timeout)
+
+
+def all_synced_at(watcher: Watcher, sha: str, began: float, timeout: float) -> float | None:
+    """Seconds from `began` until every Application is Synced at commit `sha`, or None
+    when `timeout` runs out first."""
     while time.monotonic() - began < timeout:
         apps = watcher.read()
         if apps and all(
@@ -531,15 +537,7 @@ def measure_polling(endpoints: dict, watcher: Watcher, timeout: float) -> dict:
                 note = f"Polled by `make rehearsal` at {time.time()}\n"
                 sha = push_change(git, "REHEARSAL.md", note,
                                   "rehearsal: a push Argo CD must find by polling")  # fmt: skip
-            synced = None
-            while time.monotonic() - began < timeout:
-                apps = watcher.read()
-                if apps and all(
-                    synced_healthy(app.get("status", {}), sha) for app in apps.values()
-                ):
-                    synced = round(time.monotonic() - began, 1)
-                    break
-                time.sleep(1)
+            synced = all_synced_at(watcher, sha, began, timeout)
         finally:
             for hook in hooks:
                 gitea.patch(f"{hooks_url}/{hook}", json={"active": True}).raise_for_status()
@@ -822,9 +820,8 @@ def measure_rollout(endpoints: dict, watcher: Watcher, timeout: float, service: 
     kubectl = ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE]
 
     def in_deployment() -> bool:
-        app = watcher.read().get(SERVICES_APP, {}).get("status", {})
-        return (app.get("sync", {}).get("status") == "Synced"
-                and running_tag(endpoints, service) == tag)  # fmt: skip
+        synced = application(watcher).get("sync", {}).get("status") == "Synced"
+        return synced and running_tag(endpoints, service) == tag
 
     def rolled_out() -> bool:
         out = subprocess.run(
