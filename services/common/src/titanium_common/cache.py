@@ -7,6 +7,7 @@ After a failure Redis is not tried again for `retry_interval` seconds, so an
 outage costs requests nothing but a clock read.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -38,14 +39,19 @@ class Cache:
         self.metrics = metrics
         self.retry_interval = retry_interval
         self.key_prefix = key_prefix
-        # Blocking pool: a burst waits (up to `timeout`) for a free connection
-        # instead of failing with "too many connections" and degrading needlessly.
+        self.timeout = timeout
+        # A burst waits (up to `timeout`) for a free connection instead of failing
+        # with "too many connections" and degrading needlessly. The wait is a
+        # semaphore in front of a plain pool, not redis-py's blocking pool: that
+        # one enters a condition and a timeout on every call, waiting or not,
+        # 18-20 µs of CPU per command here, against about 1 for an uncontended
+        # semaphore (a GET cost 92-97 µs through it, 71-77 through this).
+        self._slots = asyncio.Semaphore(max_connections)
         self.client: redis.Redis | None = (
             redis.Redis(
-                connection_pool=redis.BlockingConnectionPool.from_url(
+                connection_pool=redis.ConnectionPool.from_url(
                     url,
                     max_connections=max_connections,
-                    timeout=timeout,
                     socket_timeout=timeout,
                     socket_connect_timeout=timeout,
                     password=password or None,
@@ -88,14 +94,27 @@ class Cache:
     async def _call_once_more_on_a_dead_socket(
         self, call: Callable[[redis.Redis], Awaitable[T]]
     ) -> T:
-        assert self.client is not None
         try:
-            return await call(self.client)
+            return await self._in_slot(call)
         except RedisConnectionError:
             # A restarted Redis leaves the pool's sockets dead; one call on a fresh
             # connection tells a restart from an outage, instead of degrading (and
             # not counting rate limits) for a whole retry interval.
+            return await self._in_slot(call)
+
+    async def _in_slot(self, call: Callable[[redis.Redis], Awaitable[T]]) -> T:
+        """`call` holding one of the pool's connections' slots (waiting up to
+        `timeout` for one), so the pool itself never runs out."""
+        assert self.client is not None
+        if self._slots.locked():
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+        else:
+            await self._slots.acquire()
+        try:
             return await call(self.client)
+        finally:
+            self._slots.release()
 
     def _count_degraded(self, operation: str) -> None:
         self.metrics.degraded.labels(self.metrics.service, "redis", operation).inc()
@@ -131,7 +150,7 @@ class Cache:
         if self.client is None:
             return False
         try:
-            alive = bool(await self.client.ping())
+            alive = bool(await self._in_slot(lambda client: client.ping()))
         except (RedisError, OSError, TimeoutError):
             return False
         self._down_until = 0.0
