@@ -9,6 +9,7 @@ from starlette.routing import Route
 from titanium_common import AppContext, Cache, create_app, health
 from titanium_common.fastpath import FastPath
 
+from api_gateway import ratelimit
 from api_gateway.proxy import proxy
 from api_gateway.routing import resolve
 from api_gateway.settings import Settings
@@ -53,6 +54,7 @@ def build_app(settings: Settings) -> FastAPI:
             if settings.ratelimit_redis_url
             else ctx.cache
         )
+        ctx.extras["counter"] = ratelimit.Counter(ctx.extras["limits"])
         if ctx.extras["limits"] is not ctx.cache:
             # Down, logins are refused: the readiness answer says so, and its ping
             # ends the cache layer's back-off as soon as the store is back.

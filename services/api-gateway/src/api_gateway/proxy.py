@@ -137,7 +137,7 @@ async def proxy(request: Request) -> Response:
     )
     limits = await _limits(ctx, request, address, b"" if streamed else body)
     verdict = await ratelimit.check(
-        ctx.extras["limits"], limits, settings.rate_limit_window_seconds
+        ctx.extras["counter"], limits, settings.rate_limit_window_seconds
     )
     if not verdict.decided and any(limit.name in FAIL_CLOSED for limit in limits):
         # Unlimited password guessing is worse than a short outage of logins.
