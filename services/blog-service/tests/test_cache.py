@@ -221,3 +221,48 @@ def test_lookup_without_redis_is_a_miss() -> None:
         await shared.close()
 
     run(scenario)
+
+
+def test_readers_that_miss_together_share_one_query(redis_service: RedisServer) -> None:
+    """After a write every reader misses at once: one query per entry and
+    generation in the process, its answer (or its error) everyone's; a reader
+    that goes away does not cancel it for the rest; a newer generation never
+    joins an older query."""
+
+    async def scenario() -> None:
+        cache, shared = make_cache(redis_service.url)
+        queries: list[int] = []
+        release = asyncio.Event()
+
+        async def query(generation: int) -> bytes:
+            queries.append(generation)
+            await release.wait()
+            return b"page %d" % generation
+
+        readers = [
+            asyncio.ensure_future(cache.once(7, lambda: query(7), "posts", 10, 0, None, None))
+            for _ in range(20)
+        ]
+        newer = asyncio.ensure_future(cache.once(8, lambda: query(8), "posts", 10, 0, None, None))
+        await asyncio.sleep(0.01)
+        readers[0].cancel()  # its client went away
+        release.set()
+        answers = await asyncio.gather(*readers[1:], newer)
+        assert queries == [7, 8]
+        assert answers == [b"page 7"] * 19 + [b"page 8"]
+
+        async def failing() -> bytes:
+            queries.append(-1)
+            await asyncio.sleep(0.01)
+            raise RuntimeError("database down")
+
+        results = await asyncio.gather(
+            *(cache.once(9, failing, "post", 1) for _ in range(5)), return_exceptions=True
+        )
+        assert queries.count(-1) == 1
+        assert all(isinstance(result, RuntimeError) for result in results)
+        # Nothing is kept once the query is over: the next miss queries again.
+        assert await cache.once(9, lambda: query(9), "post", 1) == b"page 9"
+        await shared.close()
+
+    run(scenario)

@@ -36,16 +36,20 @@ outage, counts it in `dependency_degraded_total` and backs off for a moment so
 requests do not each pay a connection timeout.
 """
 
+import asyncio
 import functools
 import hashlib
 import json
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from titanium_common.cache import Cache
 
 # Between an entry's generation and its bytes; generations are decimal digits.
 _MARK = b"|"
+T = TypeVar("T")
 
 
 class GenerationCache:
@@ -55,6 +59,7 @@ class GenerationCache:
         self._generation_key = f"{self._namespace}:generation"
         self._ttl = ttl_seconds
         self._pending_bump = False
+        self._filling: dict[tuple[int, str], asyncio.Future] = {}
 
     async def lookup(self, name: str, *parts: object) -> tuple[int | None, bytes | None]:
         """(generation, cached value) in one round trip; (None, None) without Redis.
@@ -84,6 +89,30 @@ class GenerationCache:
         if entry is None or not entry.startswith(generation + _MARK):
             return None
         return entry[len(generation) + 1 :]
+
+    def once(
+        self, generation: int | None, compute: Callable[[], Awaitable[T]], name: str, *parts: object
+    ) -> Awaitable[T]:
+        """`compute()` of a missed entry, run once in this process for every
+        reader that missed it under the same generation.
+
+        After a write every reader misses at once; without this, each of them
+        queried PostgreSQL for the same page (50 readers, a write every 100
+        reads: p99 306 ms through the gateway). Sharing is safe: readers that
+        hold the same generation read it after the same writes' bumps, so one
+        query that started after its own read of that generation reflects every
+        write any of them must see (the argument above). The query runs as its
+        own task, so a reader that goes away does not take it from the others.
+        """
+        if generation is None:
+            return compute()
+        key = (generation, self._suffix(name, parts))
+        filling = self._filling.get(key)
+        if filling is None:
+            filling = asyncio.ensure_future(compute())
+            self._filling[key] = filling
+            filling.add_done_callback(lambda _done: self._filling.pop(key, None))
+        return asyncio.shield(filling)
 
     async def _ensure_and_read(self, redis: Redis, *, increment: bool) -> int:
         async with redis.pipeline(transaction=True) as pipe:

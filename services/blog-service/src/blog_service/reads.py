@@ -108,10 +108,13 @@ class BlogReader:
             )
             return body, total
 
-        body, total = await self._from_database(query)
-        if cacheable and (category is None or total > 0):
-            await self.cache.set(generation, body, "posts", *parts)
-        return body
+        async def fill() -> bytes:
+            body, total = await self._from_database(query)
+            if cacheable and (category is None or total > 0):
+                await self.cache.set(generation, body, "posts", *parts)
+            return body
+
+        return await self.cache.once(generation, fill, "posts", *parts)
 
     async def post(self, post_id: int) -> bytes | None:
         generation, cached = await self.cache.lookup("post", post_id)
@@ -122,10 +125,13 @@ class BlogReader:
             post = await repository.get_post(session, post_id)
             return None if post is None else repository.post_out(post).model_dump_json().encode()
 
-        body = await self._from_database(query)
-        if body is not None:
-            await self.cache.set(generation, body, "post", post_id)
-        return body
+        async def fill() -> bytes | None:
+            body = await self._from_database(query)
+            if body is not None:
+                await self.cache.set(generation, body, "post", post_id)
+            return body
+
+        return await self.cache.once(generation, fill, "post", post_id)
 
     async def categories(self) -> bytes:
         generation, cached = await self.cache.lookup("categories")
@@ -136,9 +142,12 @@ class BlogReader:
             categories = await repository.categories_with_counts(session)
             return b"[" + b",".join(c.model_dump_json().encode() for c in categories) + b"]"
 
-        body = await self._from_database(query)
-        await self.cache.set(generation, body, "categories")
-        return body
+        async def fill() -> bytes:
+            body = await self._from_database(query)
+            await self.cache.set(generation, body, "categories")
+            return body
+
+        return await self.cache.once(generation, fill, "categories")
 
 
 def category_list(raw: bytes) -> list[CategoryWithCount]:
