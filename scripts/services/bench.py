@@ -19,6 +19,12 @@ and throughput second by second, plotted, and the other scenarios' figures:
 The last three with wrk, 50 connections, no think time, each request from its
 own simulated address (scripts/services/bench/posts.lua), in one run, so the
 printed ratios (direct of reference, gateway of direct) compare like with like.
+- fresh_reads: 50 readers list /api/posts through the gateway while a writer
+  retitles the newest post (on blog-service, as its author) after every 100
+  reads, so the cache is cold again after each write. Every read records when
+  it started and which title it saw; a read that started after a write was
+  acknowledged and still saw an older title is stale. The target: none, at
+  the gateway's p99 bound.
 
 A 3xx counts as success (the / redirect is not followed); anything >= 400 or a
 failed connection is an error.
@@ -51,6 +57,7 @@ TARGETS = {
     "max_throughput": {"requests_per_s_min": 1000.0, "p99_ms_max": 100.0},
     # Per-core efficiency (the same run): blog-service's cached list against the
     # reference app, and the gateway path against blog-service direct.
+    "fresh_reads": {"p99_ms_max": 60.0, "stale_max": 0, "errors_max": 0},
     "ratios": {
         "direct_of_reference_min": 0.70,
         "gateway_of_direct_min": 0.75,
@@ -381,6 +388,99 @@ def ensure_posts(url: str) -> int:
     return POSTS
 
 
+FRESH_READERS = 50
+READS_PER_WRITE = 100
+
+
+async def fresh_reads(url: str, blog_url: str, seconds: float) -> dict:
+    """Reads never see a post older than the last acknowledged write (see the
+    module's docstring), measured under load with a write every 100 reads."""
+    import aiohttp
+
+    address = f"198.18.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    user = {"username": f"fresh{secrets.token_hex(4)}", "password": secrets.token_urlsafe(16)}
+    async with aiohttp.ClientSession(headers={"X-Forwarded-For": address}) as setup:
+        registered = await setup.post(
+            f"{url}/api/auth/register", json={**user, "email": f"{user['username']}@example.org"}
+        )
+        registered.raise_for_status()
+        login = await setup.post(f"{url}/api/auth/login", json=user)
+        login.raise_for_status()
+        token = (await login.json())["access_token"]
+    author = {"Authorization": f"Bearer {token}"}
+    # Reads go through the gateway, each from its own address (the per-address
+    # read limit applies per client); writes go to blog-service as the author,
+    # past the gateway's per-user write limit, which a write every 100 reads exceeds.
+    reads: list[tuple[float, int, float]] = []  # (started, title seen, latency)
+    acknowledged: list[tuple[float, int]] = [(0.0, 0)]  # (when, title number)
+    errors = 0
+    done = asyncio.Event()
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=FRESH_READERS + 2), headers=author
+    ) as session:
+        created = await session.post(
+            f"{blog_url}/posts", json={"title": "Fresh 0", "body": "fresh", "category": "Bench"}
+        )
+        created.raise_for_status()
+        post_id = (await created.json())["id"]
+
+        async def reader(index: int) -> None:
+            nonlocal errors
+            n = 0
+            while not done.is_set():
+                n += 1
+                headers = {"X-Forwarded-For": f"10.{index}.{n // 250 % 250}.{n % 250}"}
+                started = time.monotonic()
+                try:
+                    async with session.get(f"{url}/api/posts", headers=headers) as answer:
+                        page = await answer.json() if answer.status == 200 else None
+                except (aiohttp.ClientError, ValueError):
+                    page = None
+                if page is None:
+                    errors += 1
+                    continue
+                titles = [item["title"] for item in page["items"] if item["id"] == post_id]
+                seen = int(titles[0].split()[-1]) if titles else -1
+                reads.append((started, seen, time.monotonic() - started))
+
+        async def writer() -> None:
+            nonlocal errors
+            number = 0
+            while not done.is_set():
+                if len(reads) < READS_PER_WRITE * (number + 1):
+                    await asyncio.sleep(0.001)
+                    continue
+                number += 1
+                async with session.patch(
+                    f"{blog_url}/posts/{post_id}", json={"title": f"Fresh {number}"}
+                ) as answer:
+                    if answer.status == 200:
+                        acknowledged.append((time.monotonic(), number))
+                    else:
+                        errors += 1
+
+        started = time.monotonic()
+        tasks = [asyncio.create_task(reader(n)) for n in range(FRESH_READERS)]
+        tasks.append(asyncio.create_task(writer()))
+        await asyncio.sleep(seconds)
+        done.set()
+        await asyncio.gather(*tasks)
+        duration = time.monotonic() - started
+        await session.delete(f"{blog_url}/posts/{post_id}")
+    stale = 0
+    for read_started, seen, _ in reads:
+        # The newest write acknowledged before this read began: it must show.
+        newest = max(number for when, number in acknowledged if when < read_started)
+        stale += seen < newest
+    return {
+        **summarise([latency for *_, latency in reads], errors, duration),
+        "writes": len(acknowledged) - 1,
+        "stale_reads": stale,
+        "reads_per_write": READS_PER_WRITE,
+        "readers": FRESH_READERS,
+    }
+
+
 def pid_of(name: str) -> int:
     return int((ROOT / "build/services/run" / f"{name}.pid").read_text())
 
@@ -423,6 +523,9 @@ def main() -> int:
         {name: processes[name] for name in ("blog-service", "redis")},
     )  # fmt: skip
     through_gateway = throughput(args.url, "/api/posts", args.throughput_seconds, processes)
+    load_before_fresh = os.getloadavg()[0]
+    fresh = asyncio.run(fresh_reads(args.url, args.blog_url, args.throughput_seconds))
+    fresh.update(machine_load(load_before_fresh))
     ratios = {
         "direct_of_reference": round(direct["requests_per_s"] / reference["requests_per_s"], 3),
         "gateway_of_direct": round(through_gateway["requests_per_s"] / direct["requests_per_s"], 3),
@@ -438,6 +541,9 @@ def main() -> int:
         "gateway_of_direct": ratios["gateway_of_direct"]
         >= TARGETS["ratios"]["gateway_of_direct_min"]
         and through_gateway["p99_ms"] <= TARGETS["ratios"]["gateway_p99_ms_max"],
+        "fresh_reads": fresh["stale_reads"] <= TARGETS["fresh_reads"]["stale_max"]
+        and fresh["errors"] <= TARGETS["fresh_reads"]["errors_max"]
+        and fresh["p99_ms"] <= TARGETS["fresh_reads"]["p99_ms_max"],
     }
     report = {
         "target": args.url,
@@ -451,6 +557,7 @@ def main() -> int:
             "reference": reference,
             "direct": direct,
             "max_throughput": through_gateway,
+            "fresh_reads": fresh,
         },
         "ratios": ratios,
         "targets": TARGETS,
@@ -470,6 +577,11 @@ def main() -> int:
         f"({ratios['direct_of_reference']:.0%} of the reference), through the gateway "
         f"{through_gateway['requests_per_s']} req/s ({ratios['gateway_of_direct']:.0%} of "
         f"direct, p99 {through_gateway['p99_ms']} ms); seed p95 {seed_result['p95_ms']} ms"
+    )
+    print(
+        f"bench-services: fresh reads {fresh['requests_per_s']} req/s with a write every "
+        f"{READS_PER_WRITE} reads ({fresh['writes']} writes), p99 {fresh['p99_ms']} ms, "
+        f"{fresh['stale_reads']} stale reads, {fresh['errors']} errors"
     )
     print(
         "bench-services: load (1 min) before/after each: "
