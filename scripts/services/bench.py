@@ -280,6 +280,29 @@ def machine_load(before: float) -> dict[str, float]:
     return {"load_before": round(before, 2), "load_after": round(os.getloadavg()[0], 2)}
 
 
+def wake_latency(redis_url: str) -> dict[str, float]:
+    """Median Redis PING back to back and after 200 ms idle. Each request in the
+    seed scenario crosses five processes that have just slept; on a machine
+    whose idle CPUs take milliseconds to wake (a busy virtualisation host),
+    that alone adds tens of milliseconds, whatever the code does."""
+    import statistics
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    figures = {}
+    for label, pause in (("ping_back_to_back_ms", 0.0), ("ping_after_200ms_idle_ms", 0.2)):
+        samples = []
+        for _ in range(15):
+            time.sleep(pause)
+            began = time.perf_counter()
+            client.ping()
+            samples.append((time.perf_counter() - began) * 1000)
+        figures[label] = round(statistics.median(samples), 3)
+    client.close()
+    return figures
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU the process has used so far (/proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -509,6 +532,7 @@ def main() -> int:
     args = parser.parse_args()
     host, _, port = args.url.removeprefix("http://").partition(":")
     posts = ensure_posts(args.url)
+    wake = wake_latency(args.redis_url)
     load_before = os.getloadavg()
     seed_result = asyncio.run(seed(host, int(port or 80), args.seed_scale))
     seed_result.update(machine_load(load_before[0]))
@@ -551,6 +575,7 @@ def main() -> int:
         "machine": {
             "cpus": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
+            **wake,
         },
         "scenarios": {
             "seed": seed_result,
@@ -577,6 +602,11 @@ def main() -> int:
         f"({ratios['direct_of_reference']:.0%} of the reference), through the gateway "
         f"{through_gateway['requests_per_s']} req/s ({ratios['gateway_of_direct']:.0%} of "
         f"direct, p99 {through_gateway['p99_ms']} ms); seed p95 {seed_result['p95_ms']} ms"
+    )
+    print(
+        f"bench-services: this machine answers a Redis PING in {wake['ping_back_to_back_ms']} ms "
+        f"back to back and {wake['ping_after_200ms_idle_ms']} ms after 200 ms idle (the seed "
+        "scenario's requests cross five processes that have just slept)"
     )
     print(
         f"bench-services: fresh reads {fresh['requests_per_s']} req/s with a write every "
