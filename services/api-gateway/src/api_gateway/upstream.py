@@ -64,7 +64,8 @@ def forwardable(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         if name == "connection"
         for token in value.split(",")
     }
-    return [(name, value) for name, value in pairs if name not in HOP_BY_HOP | named]
+    dropped = HOP_BY_HOP | named if named else HOP_BY_HOP
+    return [(name, value) for name, value in pairs if name not in dropped]
 
 
 class UpstreamResponse:
@@ -78,10 +79,11 @@ class UpstreamResponse:
             for value in response.headers.getall("connection", ())
             for token in value.split(",")
         }
+        dropped = RESPONSE_DROP | named if named else RESPONSE_DROP
         self.headers = [
             (name.lower(), value)
             for name, value in response.raw_headers
-            if name.lower() not in RESPONSE_DROP | named
+            if name.lower() not in dropped
         ]
         self.length = response.content_length
         if self.status < 200:
