@@ -4,9 +4,12 @@ timeout degrades like an outage."""
 
 import asyncio
 
+import pytest
 import redis
 from titanium_common.cache import Cache
 from titanium_common.metrics import Metrics
+
+from tests.support.servers import redis_server
 
 HOLD_SECONDS = 0.05  # each call keeps its connection this long (an empty BLPOP)
 
@@ -23,9 +26,17 @@ def connections(url: str) -> int:
     return len(redis.Redis.from_url(url).client_list(_type="normal")) - 1  # less this one
 
 
-def test_a_burst_over_the_pool_waits_its_turn_and_never_degrades(redis_service) -> None:
+@pytest.fixture(scope="module")
+def private_redis():
+    """Its own server: the connections counted must all be this test's (the
+    session's shared Redis also serves the other tests' services)."""
+    with redis_server() as server:
+        yield server
+
+
+def test_a_burst_over_the_pool_waits_its_turn_and_never_degrades(private_redis) -> None:
     metrics = Metrics("slots")
-    cache = Cache(redis_service.url, metrics, max_connections=2, timeout=2.0)
+    cache = Cache(private_redis.url, metrics, max_connections=2, timeout=2.0)
     most = 0
 
     async def scenario() -> list:
@@ -34,7 +45,7 @@ def test_a_burst_over_the_pool_waits_its_turn_and_never_degrades(redis_service) 
         async def watch() -> None:
             nonlocal most
             while True:
-                most = max(most, await asyncio.to_thread(connections, redis_service.url))
+                most = max(most, await asyncio.to_thread(connections, private_redis.url))
                 await asyncio.sleep(0.01)
 
         watcher = asyncio.create_task(watch())
@@ -53,13 +64,13 @@ def test_a_burst_over_the_pool_waits_its_turn_and_never_degrades(redis_service) 
 
 
 def test_a_wait_longer_than_the_timeout_degrades(redis_service) -> None:
-    # One connection, three calls holding it 0.3 s each, 0.5 s allowed: the
-    # second waits 0.3 s and is answered, the third would wait 0.6 s.
+    # One connection, three calls holding it 0.6 s each, 0.9 s allowed: the
+    # second waits 0.6 s and is answered, the third would wait 1.2 s.
     metrics = Metrics("slots-timeout")
-    cache = Cache(redis_service.url, metrics, max_connections=1, timeout=0.5)
+    cache = Cache(redis_service.url, metrics, max_connections=1, timeout=0.9)
 
     async def scenario() -> list:
-        slow = lambda client: client.blpop(["slots:never"], timeout=0.3)  # noqa: E731
+        slow = lambda client: client.blpop(["slots:never"], timeout=0.6)  # noqa: E731
         try:
             return await asyncio.gather(*(cache.run("burst", slow, "degraded") for _ in range(3)))
         finally:
