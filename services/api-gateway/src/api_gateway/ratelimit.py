@@ -76,6 +76,8 @@ class Counter:
         self.batch = batch
         self._queued: list[tuple[str, str, int, asyncio.Future]] = []
         self._sending = False
+        # The running sender, held: the event loop keeps only a weak reference.
+        self._sender: asyncio.Task | None = None
 
     async def count(
         self, now_key: str, before_key: str, expire_seconds: int
@@ -86,7 +88,7 @@ class Counter:
         self._queued.append((now_key, before_key, expire_seconds, future))
         if not self._sending:
             self._sending = True
-            asyncio.get_running_loop().create_task(self._send_queued())
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
         return await future
 
     async def _send_queued(self) -> None:
