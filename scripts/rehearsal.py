@@ -1169,10 +1169,11 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         self_heal = drill(measure_self_heal, endpoints, watcher, args.timeout)
         bad_commit = drill(measure_bad_commit, endpoints, watcher, args.timeout)
         postgres_deletion = drill(measure_postgres_deletion, endpoints, args.timeout)
+        settled_s = pods_settled(endpoints, 180)
         # Minutes of waiting on Argo CD's own clock: asked for, not run by default.
         polling = drill(measure_polling, endpoints, watcher, 420) if args.polling else None
     else:
-        rc2, second, pod_kill, postgres_deletion = None, [], None, None
+        rc2, second, pod_kill, postgres_deletion, settled_s = None, [], None, None, None
         promotion = rollback = self_heal = bad_commit = polling = None
     report = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -1191,6 +1192,9 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         "total_s": round(time.monotonic() - began, 1),
         "sync_order": sorted(watcher.ready_at, key=watcher.ready_at.get),
         "applications": apps,
+        # Taken once the drills' disruption has passed (the database deletion
+        # leaves its clients unready until their probes pass again).
+        "pods_settled_after_drills_s": settled_s,
         "real_node": real_node(endpoints),
         # What the pods may run: the data stores' and load generator's references
         # (tag@digest) and the services' {reference: digest}.
@@ -1216,6 +1220,36 @@ def drill(measure, *args) -> dict:
     except Exception as exc:  # any failure is that drill's, reported by name
         traceback.print_exc()
         return {"error": f"{measure.__name__}: {type(exc).__name__}: {exc}"}
+
+
+def pods_settled(endpoints: dict, limit: float) -> float | None:
+    """Seconds until every running pod of the environment on the real node is
+    Ready (pods on their way out left aside), or None after `limit`."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit:
+        try:
+            listed = subprocess.run(
+                ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE, "get",
+                 "pods", "-o", "json", "--field-selector", f"spec.nodeName={endpoints['node']}"],
+                capture_output=True, text=True, check=False, timeout=30,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            continue  # a loaded API server: ask again
+        if listed.returncode == 0:
+            running = [
+                pod
+                for pod in json.loads(listed.stdout)["items"]
+                if pod["status"].get("phase") == "Running"
+                and not pod["metadata"].get("deletionTimestamp")
+            ]
+            if all(
+                any(c["type"] == "Ready" and c["status"] == "True"
+                    for c in pod["status"].get("conditions", []))
+                for pod in running
+            ):  # fmt: skip
+                return round(time.monotonic() - began, 1)
+        time.sleep(2)
+    return None
 
 
 def real_node(endpoints: dict) -> dict:
