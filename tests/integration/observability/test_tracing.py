@@ -185,8 +185,16 @@ def test_a_post_read_is_traced_from_the_gateway_and_its_log_line_names_the_trace
     assert read.status_code == 200, read.text
 
     request_id = read.headers["x-request-id"]
-    lines = [json.loads(line) for line in stack.services["gateway"].logs().splitlines()]
-    (line,) = [entry for entry in lines if entry.get("request_id") == request_id]
+    # The access line is written after the answer is sent: on a loaded machine
+    # the client can read the log before the gateway has written it.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in stack.services["gateway"].logs().splitlines()]
+        found = [entry for entry in lines if entry.get("request_id") == request_id]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    (line,) = found
     trace = Trace(
         jaeger.wait_for_trace(
             line["trace_id"], has(("api-gateway", "server"), ("blog-service", "server"))
