@@ -561,8 +561,7 @@ def measure_pod_kill(endpoints: dict, timeout: float) -> dict:
             pod["metadata"]["name"]
             for pod in json.loads(out)["items"]
             if not pod["metadata"].get("deletionTimestamp")
-            and any(c["type"] == "Ready" and c["status"] == "True"
-                    for c in pod["status"].get("conditions", []))
+            and is_ready(pod)
         }  # fmt: skip
 
     before = ready_pods()
@@ -677,10 +676,6 @@ def measure_postgres_deletion(endpoints: dict, timeout: float, writers: int = 5)
                              capture_output=True, text=True, check=False).stdout  # fmt: skip
         return json.loads(out) if out else {}
 
-    def ready(pod: dict) -> bool:
-        return any(c["type"] == "Ready" and c["status"] == "True"
-                   for c in pod.get("status", {}).get("conditions", []))  # fmt: skip
-
     volume_before = postgres_volume(kubectl)
     old_uid = postgres_pod()["metadata"]["uid"]
     began = time.monotonic()
@@ -693,7 +688,7 @@ def measure_postgres_deletion(endpoints: dict, timeout: float, writers: int = 5)
     new_pod_ready_s = None
     while time.monotonic() - began < deleted_at + timeout:
         pod = postgres_pod()
-        if new_pod_ready_s is None and pod and pod["metadata"]["uid"] != old_uid and ready(pod):
+        if new_pod_ready_s is None and pod and pod["metadata"]["uid"] != old_uid and is_ready(pod):
             new_pod_ready_s = round(time.monotonic() - began - deleted_at, 1)
         if new_pod_ready_s is not None:
             # Done once the last 10 writes, all sent 5 s or more after the new
@@ -832,8 +827,7 @@ def measure_rollout(endpoints: dict, watcher: Watcher, timeout: float, service: 
         return bool(pods) and all(
             pod["spec"]["containers"][0]["image"].endswith(f":{tag}")
             and not pod["metadata"].get("deletionTimestamp")
-            and any(c["type"] == "Ready" and c["status"] == "True"
-                    for c in pod["status"].get("conditions", []))
+            and is_ready(pod)
             for pod in pods
         )  # fmt: skip
 
@@ -1212,6 +1206,14 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
     return 0 if rc == 0 and report["all_synced_healthy"] else 1
 
 
+def is_ready(obj: dict) -> bool:
+    """A pod's or a node's Ready condition is True."""
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in obj.get("status", {}).get("conditions", [])
+    )
+
+
 def drill(measure, *args) -> dict:
     """One drill's figures, or the error that stopped it: a drill that fails is
     that drill's failure in the report, not the loss of every other figure."""
@@ -1242,11 +1244,7 @@ def pods_settled(endpoints: dict, limit: float) -> float | None:
                 if pod["status"].get("phase") == "Running"
                 and not pod["metadata"].get("deletionTimestamp")
             ]
-            if all(
-                any(c["type"] == "Ready" and c["status"] == "True"
-                    for c in pod["status"].get("conditions", []))
-                for pod in running
-            ):  # fmt: skip
+            if all(is_ready(pod) for pod in running):
                 return round(time.monotonic() - began, 1)
         time.sleep(2)
     return None
@@ -1271,10 +1269,7 @@ def real_node(endpoints: dict) -> dict:
     items = json.loads(pods.stdout)["items"] if pods.returncode == 0 else []
     return {
         "name": endpoints["node"],
-        "ready": any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in node["status"].get("conditions", [])
-        ),
+        "ready": is_ready(node),
         "address": endpoints["node_address"],
         "kubelet_version": info.get("kubeletVersion"),
         "container_runtime": info.get("containerRuntimeVersion"),
@@ -1282,12 +1277,7 @@ def real_node(endpoints: dict) -> dict:
         # Every pod the real node runs: ready (containers up, probes passing) or
         # not, and succeeded (the migration Jobs).
         "pods": {
-            pod["metadata"]["name"]: "Ready"
-            if any(
-                c["type"] == "Ready" and c["status"] == "True"
-                for c in pod["status"].get("conditions", [])
-            )
-            else pod["status"].get("phase")
+            pod["metadata"]["name"]: "Ready" if is_ready(pod) else pod["status"].get("phase")
             for pod in items
         },
         # Containers that restarted, and why the last one ended (OOMKilled, Error):
