@@ -387,21 +387,27 @@ POSTS = 20
 POST_CHARACTERS = 600
 
 
+def new_author(url: str) -> dict[str, str]:
+    """Headers of a new bench user, registered and logged in through the
+    gateway from an address of its own (the per-address limits apply to it)."""
+    address = {"X-Forwarded-For": f"198.18.{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
+    with httpx.Client(base_url=url, headers=address, timeout=10) as client:
+        user = {"username": f"bench{secrets.token_hex(4)}", "password": secrets.token_urlsafe(16)}
+        client.post(
+            "/api/auth/register", json={**user, "email": f"{user['username']}@example.org"}
+        ).raise_for_status()
+        tokens = client.post("/api/auth/login", json=user)
+        tokens.raise_for_status()
+    return {**address, "Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
 def ensure_posts(url: str) -> int:
     """At least POSTS posts of about POST_CHARACTERS characters, written through
     the gateway by a bench user, so every run lists the same shape of page."""
     total = httpx.get(f"{url}/api/posts").json()["total"]
     if total >= POSTS:
         return total
-    address = {"X-Forwarded-For": f"198.18.{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
-    client = httpx.Client(base_url=url, headers=address, timeout=10)
-    user = {"username": f"bench{secrets.token_hex(4)}", "password": secrets.token_urlsafe(16)}
-    client.post(
-        "/api/auth/register", json={**user, "email": f"{user['username']}@example.org"}
-    ).raise_for_status()
-    tokens = client.post("/api/auth/login", json=user)
-    tokens.raise_for_status()
-    client.headers["Authorization"] = f"Bearer {tokens.json()['access_token']}"
+    client = httpx.Client(base_url=url, headers=new_author(url), timeout=10)
     words = "the quick brown fox jumps over the lazy dog and keeps running "
     body = (words * (POST_CHARACTERS // len(words) + 1))[:POST_CHARACTERS]
     for n in range(total, POSTS):
@@ -420,17 +426,7 @@ async def fresh_reads(url: str, blog_url: str, seconds: float) -> dict:
     module's docstring), measured under load with a write every 100 reads."""
     import aiohttp
 
-    address = f"198.18.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
-    user = {"username": f"fresh{secrets.token_hex(4)}", "password": secrets.token_urlsafe(16)}
-    async with aiohttp.ClientSession(headers={"X-Forwarded-For": address}) as setup:
-        registered = await setup.post(
-            f"{url}/api/auth/register", json={**user, "email": f"{user['username']}@example.org"}
-        )
-        registered.raise_for_status()
-        login = await setup.post(f"{url}/api/auth/login", json=user)
-        login.raise_for_status()
-        token = (await login.json())["access_token"]
-    author = {"Authorization": f"Bearer {token}"}
+    author = {"Authorization": new_author(url)["Authorization"]}
     # Reads go through the gateway, each from its own address (the per-address
     # read limit applies per client); writes go to blog-service as the author,
     # past the gateway's per-user write limit, which a write every 100 reads exceeds.
