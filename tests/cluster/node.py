@@ -41,26 +41,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
-from tests.cluster.sim import (
-    Component,
-    Credential,
-    SimCluster,
-    SimError,
-    _alive,
-    _issue,
-    _name,
-    _pem_cert,
-    _pem_key,
-    _start,
-    binary,
-    free_port,
-    stop_components,
-    tail,
-    write_kubeconfig,
-)
+from tests.cluster.pki import issue_client, write_kubeconfig
+from tests.cluster.processes import Component, alive, start_component, stop_components, tail
+from tests.cluster.sim import SimCluster, SimError, binary, free_port
 
 NODE_NAME = "real-node-1"
 BRIDGE = "titanium0"
@@ -142,20 +125,6 @@ def pause_archive(path: Path) -> Path:
     return path
 
 
-def issue_client(pki: Path, name: str, common_name: str, organization: str | None) -> Credential:
-    """A client certificate signed by the simulated cluster's CA."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    ca_cert = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
-    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = _issue(_name(common_name, organization), key, (ca_cert, ca_key), client=True)
-    (pki / f"{name}.crt").write_bytes(_pem_cert(cert))
-    (pki / f"{name}.key").write_bytes(_pem_key(key))
-    (pki / f"{name}.key").chmod(0o600)
-    return Credential(pki / f"{name}.crt", pki / f"{name}.key")
-
-
 # RBAC for the node's identities: the kubelet gets the bootstrap `system:node`
 # role for its own user (the API server runs RBAC only, no Node authorizer);
 # kube-proxy's user is already bound by the bootstrap policy; CoreDNS reads
@@ -235,7 +204,7 @@ class RealNode:
 
     def logs(self) -> str:
         return "\n".join(
-            f"----- {c.name} ({'running' if _alive(c) else 'NOT RUNNING'}), {c.log} -----\n"
+            f"----- {c.name} ({'running' if alive(c) else 'NOT RUNNING'}), {c.log} -----\n"
             + tail(c.log)
             for c in self.components
         )
@@ -271,7 +240,7 @@ class RealNode:
         return node
 
     def _launch(self, name: str, argv: list[str]) -> None:
-        self.components.append(_start(name, argv, self.work / "logs"))
+        self.components.append(start_component(name, argv, self.work / "logs"))
         self._saved()
 
     def _saved(self) -> None:
@@ -503,7 +472,7 @@ state = "{work / "state"}"
         self._launch("coredns", [binary("coredns"), "-conf", str(corefile)])
 
     def _check_running(self) -> None:
-        dead = [c.name for c in self.components if not _alive(c)]
+        dead = [c.name for c in self.components if not alive(c)]
         if dead:
             raise NodeError(f"exited during start-up: {', '.join(dead)}\n{self.logs()}")
 
@@ -515,7 +484,7 @@ state = "{work / "state"}"
         # The kubelet first, so it restarts nothing; then every container
         # through containerd, so each shim exits with its task.
         stop_components([c for c in self.components if c.name == "kubelet"])
-        if "containerd" in by_name and _alive(by_name["containerd"]):
+        if "containerd" in by_name and alive(by_name["containerd"]):
             self._kill_containers()
         stop_components([c for c in self.components if c.name != "kubelet"])
         for pid in self._shims():
@@ -647,7 +616,7 @@ state = "{work / "state"}"
 
     def leftovers(self) -> list[str]:
         """What of this node still exists on the host: an empty list when clean."""
-        left = [f"process {c.name}" for c in self.components if _alive(c)]
+        left = [f"process {c.name}" for c in self.components if alive(c)]
         left += [f"shim pid {pid}" for pid in self._shims()]
         left += [f"mount {point}" for point in self._mounts()]
         if not self.owns_host:

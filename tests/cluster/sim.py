@@ -18,14 +18,10 @@ From the command line (state in build/sim/state.json)::
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import datetime
-import ipaddress
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -36,12 +32,14 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from subprocess import STDOUT, Popen
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.cluster.pki import Credential, make_pki, write_kubeconfig
+from tests.cluster.processes import Component, alive, start_component, stop_components, tail
+
+# scripts/rehearsal.py imports these two from here by their former names; it
+# is outside this change. Drop them once it imports tests.cluster.processes.
+_alive = alive
+_start = start_component
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -54,7 +52,6 @@ NODE_NAMES = ("sim-node-1", "sim-node-2", "sim-node-3")
 # no one keeps Ready (to drill a node failure).
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 SERVICE_CIDR = "10.96.0.0/16"
-LOG_TAIL_LINES = 40
 
 
 class SimError(RuntimeError):
@@ -84,253 +81,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-# --- certificates -----------------------------------------------------------
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _pem_cert(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _issue(
-    subject: x509.Name,
-    key: ec.EllipticCurvePrivateKey,
-    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
-    *,
-    server_names: tuple[list[str], list[str]] | None = None,
-    client: bool = False,
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    issuer_name = issuer[0].subject if issuer else subject
-    signing_key = issuer[1] if issuer else key
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-    )
-    if issuer is None:
-        builder = builder.add_extension(
-            x509.BasicConstraints(ca=True, path_length=None), critical=True
-        ).add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-    else:
-        usages = []
-        if server_names:
-            dns, ips = server_names
-            sans = [x509.DNSName(d) for d in dns] + [
-                x509.IPAddress(ipaddress.ip_address(i)) for i in ips
-            ]
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            usages.append(x509.ExtendedKeyUsageOID.SERVER_AUTH)
-        if client:
-            usages.append(x509.ExtendedKeyUsageOID.CLIENT_AUTH)
-        builder = builder.add_extension(
-            x509.BasicConstraints(ca=False, path_length=None), critical=True
-        ).add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-    return builder.sign(signing_key, hashes.SHA256())
-
-
-def _name(common_name: str, organization: str | None = None) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-    if organization:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    return x509.Name(attrs)
-
-
-@dataclass
-class Credential:
-    cert: Path
-    key: Path
-
-
-def make_pki(pki: Path) -> dict[str, Credential]:
-    """A CA, the API server's serving cert, one client cert per component, and
-    the service-account signing key pair. EC keys: quick to generate."""
-    pki.mkdir(parents=True, exist_ok=True)
-
-    def write(name: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Credential:
-        (pki / f"{name}.crt").write_bytes(_pem_cert(cert))
-        (pki / f"{name}.key").write_bytes(_pem_key(key))
-        (pki / f"{name}.key").chmod(0o600)
-        return Credential(pki / f"{name}.crt", pki / f"{name}.key")
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = _issue(_name("titanium-sim-ca"), ca_key, None)
-    creds = {"ca": write("ca", ca_cert, ca_key)}
-    first_service_ip = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
-    server_dns = [
-        "localhost",
-        "kubernetes",
-        "kubernetes.default",
-        "kubernetes.default.svc",
-        "kubernetes.default.svc.cluster.local",
-    ]
-    identities = {
-        "apiserver": (_name("kube-apiserver"), (server_dns, ["127.0.0.1", first_service_ip])),
-        # system:masters is what makes this the cluster admin under RBAC.
-        "admin": (_name("titanium-admin", "system:masters"), None),
-        "controller-manager": (_name("system:kube-controller-manager"), None),
-        "scheduler": (_name("system:kube-scheduler"), None),
-        # kwok writes node and pod status and deletes pods: a kubelet's rights
-        # are per node, so give the simulator the admin group instead.
-        "kwok": (_name("titanium-kwok", "system:masters"), None),
-    }
-    for name, (subject, server_names) in identities.items():
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _issue(
-            subject,
-            key,
-            (ca_cert, ca_key),
-            server_names=server_names,
-            client=server_names is None,
-        )
-        creds[name] = write(name, cert, key)
-
-    sa_key = ec.generate_private_key(ec.SECP256R1())
-    (pki / "sa.key").write_bytes(_pem_key(sa_key))
-    (pki / "sa.pub").write_bytes(
-        sa_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return creds
-
-
-def write_kubeconfig(path: Path, server: str, ca: Path, user: Credential, name: str) -> Path:
-    """A self-contained kubeconfig (certificates inlined), so it can be copied."""
-
-    def b64(p: Path) -> str:
-        return base64.b64encode(p.read_bytes()).decode()
-
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {
-                "name": "titanium-sim",
-                "cluster": {"server": server, "certificate-authority-data": b64(ca)},
-            }
-        ],
-        "users": [
-            {
-                "name": name,
-                "user": {
-                    "client-certificate-data": b64(user.cert),
-                    "client-key-data": b64(user.key),
-                },
-            }
-        ],
-        "contexts": [
-            {"name": "titanium-sim", "context": {"cluster": "titanium-sim", "user": name}}
-        ],
-        "current-context": "titanium-sim",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # JSON is YAML: kubectl, helm, kwok and the Python client all read it.
-    path.write_text(json.dumps(config, indent=2))
-    path.chmod(0o600)
-    return path
-
-
-# --- processes --------------------------------------------------------------
-
-
-@dataclass
-class Component:
-    name: str
-    pid: int
-    log: str
-    exe: str
-
-
-def _start(name: str, argv: list[str], logs: Path) -> Component:
-    log_path = logs / f"{name}.log"
-    with log_path.open("ab") as log:
-        # A session of its own: stop() signals the whole process group, and a
-        # Ctrl-C in the caller's terminal does not reach the cluster half-way.
-        proc = Popen(argv, stdout=log, stderr=STDOUT, stdin=None, start_new_session=True)
-    return Component(name, proc.pid, str(log_path), argv[0])
-
-
-def _alive(component: Component) -> bool:
-    """True while the recorded pid is still the process we started, not a
-    recycled pid running something else."""
-    proc = Path(f"/proc/{component.pid}")
-    try:
-        stat = (proc / "stat").read_text()
-        argv = (proc / "cmdline").read_bytes().split(b"\0")
-        exe = os.readlink(proc / "exe").removesuffix(" (deleted)")
-    except OSError:
-        return False
-    if stat.rsplit(")", 1)[1].split()[0] == "Z":
-        return False
-    # Right after exec the command line can still read empty; a script run
-    # through its #! line shows as "sh SCRIPT ...".
-    return exe == component.exe or argv == [b""] or component.exe.encode() in argv[:2]
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def _group_alive(pgid: int) -> bool:
-    """True while any live (non-zombie) process is in the group. Scans /proc
-    rather than signalling: a zombie nobody reaps still answers kill(0)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
-
-
-def stop_components(components: list[Component], grace: float = 5.0) -> list[str]:
-    """Stop each component's process group, last started first, waiting for
-    each: the API server shuts down in a second while etcd is there, but hangs
-    retrying once etcd is gone. SIGKILL what outlives the grace period.
-    Returns the names still running."""
-    for component in reversed(components):
-        if _alive(component):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(component.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            _reap(component.pid)
-            if not _group_alive(component.pid):
-                break
-            time.sleep(0.05)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(component.pid, signal.SIGKILL)
-            time.sleep(0.2)
-            _reap(component.pid)
-    return [c.name for c in components if _group_alive(c.pid)]
-
-
-def tail(path: str | Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = Path(path).read_text(errors="replace").splitlines()
-    except OSError as exc:
-        return f"(no log: {exc})"
-    return "\n".join(text[-lines:])
 
 
 # --- the cluster ------------------------------------------------------------
@@ -385,7 +135,7 @@ class SimCluster:
     def logs(self) -> str:
         parts = []
         for component in self.components:
-            state = "running" if _alive(component) else "NOT RUNNING"
+            state = "running" if alive(component) else "NOT RUNNING"
             parts.append(
                 f"----- {component.name} ({state}), last lines of {component.log} -----\n"
                 + tail(component.log)
@@ -414,7 +164,7 @@ class SimCluster:
         work.mkdir(parents=True, exist_ok=True)
         logs = work / "logs"
         logs.mkdir(exist_ok=True)
-        creds = make_pki(work / "pki")
+        creds = make_pki(work / "pki", SERVICE_CIDR)
         ports = {
             name: free_port()
             for name in (
@@ -452,7 +202,7 @@ class SimCluster:
         etcd_url = f"http://127.0.0.1:{ports['etcd']}"
         peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
         self.components.append(
-            _start(
+            start_component(
                 "etcd",
                 [
                     binary("etcd"),
@@ -471,7 +221,7 @@ class SimCluster:
             )
         )
         self.components.append(
-            _start(
+            start_component(
                 "kube-apiserver",
                 [
                     binary("kube-apiserver"),
@@ -508,7 +258,7 @@ class SimCluster:
         logs = Path(self.workdir) / "logs"
         common = ["--leader-elect=false", "--bind-address=127.0.0.1", "--profiling=false"]
         self.components.append(
-            _start(
+            start_component(
                 "kube-controller-manager",
                 [
                     binary("kube-controller-manager"),
@@ -530,7 +280,7 @@ class SimCluster:
             )
         )
         self.components.append(
-            _start(
+            start_component(
                 "kube-scheduler",
                 [
                     binary("kube-scheduler"),
@@ -544,7 +294,7 @@ class SimCluster:
             )
         )
         self.components.append(
-            _start(
+            start_component(
                 "kwok",
                 [
                     binary("kwok"),
@@ -668,7 +418,7 @@ class SimCluster:
         }
 
     def _check_running(self) -> None:
-        dead = [c.name for c in self.components if not _alive(c)]
+        dead = [c.name for c in self.components if not alive(c)]
         if dead:
             raise self.fail(f"exited during start-up: {', '.join(dead)}")
 
@@ -707,7 +457,7 @@ class SimCluster:
 def _up(args: argparse.Namespace) -> int:
     if STATE_FILE.exists():
         previous = SimCluster.load()
-        if any(_alive(c) for c in previous.components):
+        if any(alive(c) for c in previous.components):
             print(f"already up: {previous.server} (kubeconfig {previous.kubeconfig})")
             return 0
         STATE_FILE.unlink()
@@ -750,13 +500,13 @@ def _status(_: argparse.Namespace) -> int:
         return 3
     cluster = SimCluster.load()
     for component in cluster.components:
-        print(f"{component.name:24} pid {component.pid:7} {'up' if _alive(component) else 'DOWN'}")
+        print(f"{component.name:24} pid {component.pid:7} {'up' if alive(component) else 'DOWN'}")
     try:
         print(f"nodes Ready: {', '.join(cluster.ready_nodes()) or 'none'}")
     except OSError as exc:
         print(f"API server unreachable: {exc}")
         return 1
-    return 0 if all(_alive(c) for c in cluster.components) else 1
+    return 0 if all(alive(c) for c in cluster.components) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

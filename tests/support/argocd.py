@@ -35,17 +35,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.cluster.sim import (
-    Component,
-    _alive,
-    _start,
-    bin_dir,
-    binary,
-    crds_dir,
-    free_port,
-    stop_components,
-    tail,
-)
+from tests.cluster.processes import Component, alive, start_component, stop_components, tail
+from tests.cluster.sim import bin_dir, binary, crds_dir, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GIT_VERIFY_WRAPPER = REPO_ROOT / "tests/cluster/git-verify-wrapper.sh"
@@ -202,7 +193,7 @@ class ArgoCD:
         redis_server = shutil.which("redis-server") or "redis-server"
         redis_argv = [redis_server, "--port", str(self.ports["redis"]), "--bind", "127.0.0.1",
                       "--save", "", "--appendonly", "no", "--dir", str(work)]  # fmt: skip
-        redis = _start("redis", redis_argv, logs)
+        redis = start_component("redis", redis_argv, logs)
         self.components.append(replace(redis, exe=os.path.realpath(redis_server)))
         redis = f"127.0.0.1:{self.ports['redis']}"
         repo = f"127.0.0.1:{self.ports['repo']}"
@@ -238,7 +229,7 @@ class ArgoCD:
 
     def _wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
-            dead = [c.name for c in self.components if not _alive(c)]
+            dead = [c.name for c in self.components if not alive(c)]
             if dead:
                 raise ArgoCDError(f"exited during start-up: {dead}\n{self.logs()}")
             with contextlib.suppress(httpx.HTTPError):

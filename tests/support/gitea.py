@@ -307,7 +307,7 @@ ROOT_PATH = {self.log}
 def stop_state(state: dict) -> list[str]:
     """Stop the Gitea that state() described and remove its directory; returns
     what survived (empty when stopped)."""
-    from tests.cluster.sim import Component, stop_components
+    from tests.cluster.processes import Component, stop_components
 
     base = Path(state["base"])
     web = Component("gitea", state["pid"], str(base / "log/web.out"), str(base / "gitea"))

@@ -23,7 +23,8 @@ roles' templates rendered in this process), prometheus_server,
 alertmanager_server, monitoring and traffic (the observability tier), gitea,
 argocd, git_http, git_ssh, blog_stack, ingress, tokens, status_page_args,
 molecule_cluster (molecule/default's cluster), isolation (the unit tier's
-guard). The simulated cluster is tests/cluster.
+guard). The simulated cluster is tests/cluster (sim.py, with pki.py and
+processes.py; node.py is its real node).
 """
 
 from __future__ import annotations
