@@ -47,15 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.cluster.node import LABEL as NODE_LABEL  # noqa: E402
 from tests.cluster.node import ON_THE_NODE, TOLERATION, RealNode  # noqa: E402
-from tests.cluster.sim import (  # noqa: E402  import after sys.path
-    Component,
-    SimCluster,
-    _alive,
-    _start,
-    crds_dir,
-    stop_components,
-    stop_saved,
-)
+from tests.cluster.processes import Component, alive, start_component, stop_components  # noqa: E402
+from tests.cluster.sim import SimCluster, crds_dir, stop_saved  # noqa: E402  import after sys.path
 from tests.support.argocd import ArgoCD  # noqa: E402
 from tests.support.gitea import GiteaServer, stop_state  # noqa: E402
 from titanium_tools import inventory  # noqa: E402
@@ -317,7 +310,10 @@ def start_prometheus(port: int, kubeconfig: str) -> list[Component]:
             f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
     refresher = [sys.executable, str(Path(__file__).resolve()), "pod-targets",
                  "--kubeconfig", kubeconfig, "--out", str(targets)]  # fmt: skip
-    return [_start("prometheus", argv, work), _start("pod-targets", refresher, work)]
+    return [
+        start_component("prometheus", argv, work),
+        start_component("pod-targets", refresher, work),
+    ]
 
 
 def pod_targets(args: argparse.Namespace) -> int:
@@ -1398,8 +1394,8 @@ def status(_: argparse.Namespace) -> int:
         base = Path(state["gitea"]["base"])
         components.append(Component("gitea", state["gitea"]["pid"], "", str(base / "gitea")))
     for component in components:
-        print(f"{component.name:30} pid {component.pid:7} {'up' if _alive(component) else 'DOWN'}")
-    return 0 if all(_alive(c) for c in components) else 1
+        print(f"{component.name:30} pid {component.pid:7} {'up' if alive(component) else 'DOWN'}")
+    return 0 if all(alive(c) for c in components) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

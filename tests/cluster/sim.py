@@ -36,11 +36,6 @@ from pathlib import Path
 from tests.cluster.pki import Credential, make_pki, write_kubeconfig
 from tests.cluster.processes import Component, alive, start_component, stop_components, tail
 
-# scripts/rehearsal.py imports these two from here by their former names; it
-# is outside this change. Drop them once it imports tests.cluster.processes.
-_alive = alive
-_start = start_component
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 SIM_DIR = REPO_ROOT / "build" / "sim"
