@@ -25,7 +25,7 @@ FQCN = f"{GALAXY['namespace']}.{GALAXY['name']}"
 USER_CONFIG = """\
 [defaults]
 collections_path = {collections}
-vars_plugins_enabled = {fqcn}.vault, ansible.builtin.host_group_vars
+vars_plugins_enabled = {fqcn}.vault, {fqcn}.secrets, ansible.builtin.host_group_vars
 interpreter_python = auto_silent
 """
 
@@ -205,3 +205,7 @@ def test_the_installed_preflight_stops_a_bad_inventory_with_its_filters(installe
     )
     assert result.returncode != 0
     assert "overlaps" in result.stdout, result.stdout[-3000:]
+    # The secret catalog travels with the collection: its vars plugin tells
+    # preflight which vaulted variables the run needs.
+    missing = "vault_postgres_password (PostgreSQL superuser) is not set"
+    assert missing in result.stdout, result.stdout[-3000:]

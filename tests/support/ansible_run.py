@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ansible_collections.titanium.platform.plugins.vars.secrets import catalog as secret_catalog
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -140,16 +142,10 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 
 def write_vault_values(path: Path) -> Path:
-    """A vars file with every vault_* variable the inventories map, made for
-    this run (pass it with -e @PATH); never the local vault's real secrets."""
-    names = sorted(
-        set(
-            re.findall(
-                r"vault_[a-z0-9_]+",
-                (REPO_ROOT / "inventories/local/group_vars/all/secrets.yml").read_text(),
-            )
-        )
-    )
+    """A vars file with every vaulted variable of the catalog but the optional
+    ones, as a vault holds them, made for this run (pass it with -e @PATH);
+    never the local vault's real secrets."""
+    names = [f"vault_{entry['name']}" for entry in secret_catalog() if not entry.get("optional")]
     path.write_text(json.dumps({name: secrets.token_hex(16) for name in names}))
     return path
 

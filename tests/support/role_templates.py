@@ -22,6 +22,9 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
+from ansible_collections.titanium.platform.plugins.vars.secrets import catalog as secret_catalog
+from ansible_collections.titanium.platform.plugins.vars.secrets import plain_names
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ROLES = [
@@ -35,30 +38,22 @@ INVENTORIES = sorted(p.name for p in (REPO_ROOT / "inventories").iterdir() if p.
 SOURCES = ["defaults", *INVENTORIES]
 
 
-BLOG_SECRET_VARIABLES = [
-    "postgres_password",
-    "redis_password",
-    "auth_signing_key",
-    "user_db_password",
-    "auth_db_password",
-    "blog_db_password",
-]
-
-
 LOADER = DataLoader()
 
 
 # Fresh for every test run: the checks look for these strings where they must not be.
 FAKE_SECRETS = {
-    "vault_grafana_admin_password": "grafana-" + secrets.token_hex(8),
-    "vault_argocd_admin_password": "argocd-" + secrets.token_hex(8),
-    "vault_gitea_admin_password": "gitea-" + secrets.token_hex(8),
-    "vault_gitops_repo_token": "token-" + secrets.token_hex(8),
-    "vault_argocd_webhook_secret": "webhook-" + secrets.token_hex(8),
-    "vault_k3s_token": secrets.token_hex(16),
-    "vault_alertmanager_receiver_url": "https://hooks.example/" + secrets.token_hex(8),
-    **{f"vault_{name}": f"{name}-{secrets.token_hex(8)}" for name in BLOG_SECRET_VARIABLES},
+    f"vault_{entry['name']}": (
+        "https://hooks.example/" + secrets.token_hex(8)
+        if entry["name"].endswith("_url")
+        else f"{entry['name']}-{secrets.token_hex(8)}"
+    )
+    for entry in secret_catalog()
+    if not entry.get("optional")
 }
+
+# The plain names, as the titanium.platform.secrets vars plugin gives every inventory.
+PLAIN_SECRETS = plain_names(secret_catalog())
 
 
 REHEARSAL_ENDPOINTS = {
@@ -133,6 +128,7 @@ def variables(role: str, source: str, extra: dict | None = None) -> dict:
     found.update(LOADER.load_from_file(str(defaults), trusted_as_template=True) or {})
     groups, hostvars = {"all": ["localhost"]}, {"localhost": {}}
     if source != "defaults":
+        found.update({name: trust_as_template(value) for name, value in PLAIN_SECRETS.items()})
         found.update(inventory_vars(source))
         groups, hostvars = inventory_hosts(source)
         if "rehearsal" in found:
@@ -140,10 +136,11 @@ def variables(role: str, source: str, extra: dict | None = None) -> dict:
             found["rehearsal"] = REHEARSAL_ENDPOINTS
     else:
         found.update(
-            grafana_admin_password=FAKE_SECRETS["vault_grafana_admin_password"],
-            argocd_admin_password=FAKE_SECRETS["vault_argocd_admin_password"],
-            gitea_admin_password=FAKE_SECRETS["vault_gitea_admin_password"],
-            **{name: FAKE_SECRETS[f"vault_{name}"] for name in BLOG_SECRET_VARIABLES},
+            {
+                name: FAKE_SECRETS[f"vault_{name}"]
+                for name in PLAIN_SECRETS
+                if f"vault_{name}" in FAKE_SECRETS
+            }
         )
     found.update(FAKE_SECRETS)
     found.update(role_path=str(role_dir), groups=groups, hostvars=hostvars)

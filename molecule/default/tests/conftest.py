@@ -18,9 +18,9 @@ from kubernetes import client, config
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
-# molecule.yml maps each plain variable to `vault_<name>`, and each of those to a
-# `password` lookup of one file in molecule_vault_dir.
-VAULT_ALIAS = re.compile(r"^\{\{\s*(vault_\w+)\s*\}\}$")
+# The titanium.platform.secrets vars plugin reads each plain variable from
+# `vault_<name>`, which molecule.yml makes a `password` lookup of one file in
+# molecule_vault_dir.
 VAULT_LOOKUP = re.compile(r"molecule_vault_dir\s*~\s*'/(\w+)'")
 
 
@@ -135,10 +135,8 @@ class Scenario:
 
     def vault_file(self, name: str) -> str:
         """The file behind inventory variable `name` (e.g. postgres_password)."""
-        alias = VAULT_ALIAS.match(self.variables[name])
-        assert alias, f"{name} is not mapped to a vault_* variable: {self.variables[name]!r}"
-        lookup = VAULT_LOOKUP.search(self.variables[alias.group(1)])
-        assert lookup, f"{alias.group(1)} is not a password lookup in molecule_vault_dir"
+        lookup = VAULT_LOOKUP.search(self.variables[f"vault_{name}"])
+        assert lookup, f"vault_{name} is not a password lookup in molecule_vault_dir"
         return f"{self.vault_dir}/{lookup.group(1)}"
 
     def vaulted(self, name: str) -> Hidden:
