@@ -162,15 +162,11 @@ def render(role: str, template: str, source: str, extra: dict | None = None) -> 
         # What tasks/config.yml decides before it renders the Secret (first run), and
         # what the gitserver role, run before, publishes where Gitea is in the cluster.
         password = resolve(templar, "argocd_admin_password")
-        gitea = resolve(templar, "gitserver_enabled | default(true)") and source not in (
-            "staging",
-            "production",
-        )
         templar = templar_for(
             role,
             source,
             {
-                **(GITEA_FACTS if gitea else {}),
+                "gitserver_repository": published_repository(source),
                 "argocd_admin_hash": resolve(
                     templar_for(role, source, {"argocd_admin_password": password}),
                     argocd_decision("argocd_new_hash"),
@@ -232,7 +228,11 @@ def environment_of(source: str) -> str:
     return yaml.safe_load(main.read_text())["titanium_environment"]
 
 
-GITEA_FACTS = {
-    "gitserver_clone_url": "http://gitserver.titanium-git.svc.cluster.local/titanium/titanium-gitops.git",
-    "gitserver_credentials": {"username": "titanium", "password": "gitea-in-cluster"},
-}
+def published_repository(source: str) -> dict:
+    """gitserver_repository as the gitserver role's tasks/facts.yml publishes it
+    for this source (the role runs before argocd and gitops)."""
+    (publish,) = LOADER.load_from_file(
+        str(REPO_ROOT / "roles/gitserver/tasks/facts.yml"), trusted_as_template=True
+    )
+    templar = templar_for("gitserver", source, publish.get("vars"))
+    return templar.template(publish["ansible.builtin.set_fact"]["gitserver_repository"])

@@ -23,12 +23,12 @@ from ansible.template import trust_as_template
 
 from tests.support.role_templates import (
     FAKE_SECRETS,
-    GITEA_FACTS,
     ROLES,
     SOURCES,
     argocd_decision,
     dependency_defaults,
     environment_of,
+    published_repository,
     render,
     resolve,
     templar_for,
@@ -54,7 +54,7 @@ OBJECT_TEMPLATES = {
 RUNTIME_FACTS = {
     "argocd_admin_hash",
     "argocd_admin_mtime",
-    "gitserver_clone_url",
+    "gitserver_repository",
     "blog_secrets_list",
     "blog_secrets_unset",
 }
@@ -168,17 +168,23 @@ def test_argocd_repository_secret(source):
         assert data["password"] == FAKE_SECRETS["vault_gitops_repo_token"]
         assert data["username"] == "git"
     else:
-        assert data["url"] == GITEA_FACTS["gitserver_clone_url"]
+        gitea = published_repository(source)
+        assert (data["url"], data["username"]) == (gitea["clone_url"], "titanium")
+        assert data["password"] == FAKE_SECRETS["vault_gitea_admin_password"]
+        if source != "rehearsal":  # the rehearsal's Gitea is a process on the host
+            assert data["url"].startswith("http://gitserver.titanium-git.svc.cluster.local/")
 
 
 def test_argocd_reads_the_in_cluster_gitea_with_its_admin():
-    facts = {
-        "gitserver_clone_url": "http://gitserver.titanium-git.svc.cluster.local/titanium/x.git",
-        "gitserver_credentials": {"username": "titanium", "password": "gitea-pass"},
+    repository = {
+        "push_url": "http://127.0.0.1:30030/titanium/x.git",
+        "clone_url": "http://gitserver.titanium-git.svc.cluster.local/titanium/x.git",
+        "username": "titanium",
+        "password": "gitea-pass",
     }
-    objects = render("argocd", "secrets.yaml.j2", "local", facts)
+    objects = render("argocd", "secrets.yaml.j2", "local", {"gitserver_repository": repository})
     data = secret_data(objects, "titanium-gitops-repository")
-    assert data["url"] == facts["gitserver_clone_url"]
+    assert data["url"] == repository["clone_url"]
     assert (data["username"], data["password"]) == ("titanium", "gitea-pass")
 
 
@@ -537,7 +543,7 @@ def test_every_variable_a_template_reads_is_a_documented_default(role):
     defaults = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults/main.yml").read_text())
     allowed = set(defaults) | set(dependency_defaults(role)) | RUNTIME_FACTS
     allowed |= {"titanium_environment", "role_path"}
-    allowed |= {"gitserver_credentials", "verify_degraded", "verify_signals", "verify_status_page"}
+    allowed |= {"verify_degraded", "verify_signals", "verify_status_page"}
     allowed |= {"verify_checked", "verify_not_checked"}  # set by verify's checked.yml
     for template in (REPO_ROOT / "roles" / role / "templates").glob("*.j2"):
         used = jinja2.meta.find_undeclared_variables(env.parse(template.read_text()))
