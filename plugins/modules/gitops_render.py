@@ -75,6 +75,12 @@ options:
         so that the services are given its OTLP endpoint and the mesh's Telemetry names it.
         Unset keeps the values' C(tracing.enabled) (true).
     type: bool
+  mesh_access_log:
+    description:
+      - Whether the mesh's sidecars log every request (the istio role's C(istio_enabled)), so that
+        the services log only errors and slow requests themselves. Unset keeps the values'
+        C(mesh_access_log) (true).
+    type: bool
   auth_next_signing_key:
     description:
       - Whether a signing-key rotation is under way, so that auth-service mounts the Secret
@@ -181,6 +187,7 @@ def main() -> None:
             "ingress_trusted_proxies": {"type": "int"},
             "auth_next_signing_key": {"type": "bool"},
             "tracing_enabled": {"type": "bool"},
+            "mesh_access_log": {"type": "bool"},
             "bookinfo_nodeport": {"type": "int"},
             "bookinfo_reviews_route": {"type": "dict"},
         },
@@ -208,6 +215,8 @@ def main() -> None:
         overrides["auth_next_signing_key"] = params["auth_next_signing_key"]
     if params["tracing_enabled"] is not None:
         overrides["tracing"] = {"enabled": params["tracing_enabled"]}
+    if params["mesh_access_log"] is not None:
+        overrides["mesh_access_log"] = params["mesh_access_log"]
     bookinfo = {}
     if params["bookinfo_nodeport"] is not None:
         bookinfo["nodeport"] = params["bookinfo_nodeport"]

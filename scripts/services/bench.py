@@ -504,6 +504,18 @@ def pid_of(name: str) -> int:
     return int((ROOT / "build/services/run" / f"{name}.pid").read_text())
 
 
+def access_logs() -> dict[str, str]:
+    """Each running service's access-log mode, from its own environment (the
+    service's default, `all`, where none is set)."""
+    modes = {}
+    for name in ("api-gateway", "blog-service"):
+        environ = Path(f"/proc/{pid_of(name)}/environ").read_bytes().split(b"\0")
+        settings = dict(item.decode().partition("=")[::2] for item in environ if b"=" in item)
+        found = [value for key, value in settings.items() if key.endswith("_ACCESS_LOG")]
+        modes[name] = found[0] if found else "all"
+    return modes
+
+
 def cpu_summary(scenarios: dict) -> str:
     return "; ".join(
         f"{name} "
@@ -573,6 +585,7 @@ def main() -> int:
             "load_average_before": [round(x, 2) for x in load_before],
             **wake,
         },
+        "access_log": access_logs(),
         "scenarios": {
             "seed": seed_result,
             "reference": reference,
@@ -597,7 +610,8 @@ def main() -> int:
         f"blog-service direct {direct['requests_per_s']} req/s "
         f"({ratios['direct_of_reference']:.0%} of the reference), through the gateway "
         f"{through_gateway['requests_per_s']} req/s ({ratios['gateway_of_direct']:.0%} of "
-        f"direct, p99 {through_gateway['p99_ms']} ms); seed p95 {seed_result['p95_ms']} ms"
+        f"direct, p99 {through_gateway['p99_ms']} ms); seed p95 {seed_result['p95_ms']} ms; "
+        f"access lines: {', '.join(f'{k} {v}' for k, v in report['access_log'].items())}"
     )
     print(
         f"bench-services: this machine answers a Redis PING in {wake['ping_back_to_back_ms']} ms "

@@ -124,6 +124,10 @@ def service_env(
     }
     if role:
         env[f"{prefix}DATABASE_URL"] = pg.url(role, passwords[f"{role.upper()}_DB_PASSWORD"])
+    # `errors-and-slow` runs the services as the GitOps tree does behind Istio's
+    # sidecars (TITANIUM_ACCESS_LOG=errors-and-slow make services-up); unset, every request.
+    if os.environ.get("TITANIUM_ACCESS_LOG"):
+        env[f"{prefix}ACCESS_LOG"] = os.environ["TITANIUM_ACCESS_LOG"]
     return env
 
 

@@ -1,5 +1,6 @@
 """The shared library against real PostgreSQL and Redis (fixtures in services/conftest.py)."""
 
+import asyncio
 import json
 import time
 from typing import Annotated
@@ -43,6 +44,12 @@ async def db_value(session: Annotated[AsyncSession, Depends(db_session)]) -> dic
 @router.get("/cached")
 async def cached(request_value: str = "x") -> dict[str, object]:
     return {"value": request_value}
+
+
+@router.get("/slow")
+async def slow() -> dict[str, object]:
+    await asyncio.sleep(0.05)
+    return {"slow": True}
 
 
 def make_client(**overrides: object) -> TestClient:
@@ -118,6 +125,17 @@ def test_one_json_access_line_per_request_and_none_for_quiet_probes(capsys):
     assert line["time"].endswith("+00:00") and len(line["time"]) == len(
         "2026-01-01T00:00:00.000+00:00"
     )
+
+
+def test_errors_and_slow_logs_only_errors_and_slow_requests(capsys):
+    with make_client(access_log="errors-and-slow", access_log_slow_ms=20) as client:
+        capsys.readouterr()
+        assert client.get("/cached").status_code == 200  # fast and fine: the sidecar logs it
+        assert client.get("/nowhere").status_code == 404
+        assert client.get("/slow").status_code == 200
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    logged = [(line["path"], line["status"]) for line in lines if line["event"] == "request"]
+    assert logged == [("/nowhere", 404), ("/slow", 200)]
 
 
 def test_metrics_count_exact_status_per_route_on_their_own_port():

@@ -150,6 +150,8 @@ def create_app(
         ObservabilityMiddleware,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        log_every_request=settings.access_log == "all",
+        slow_seconds=settings.access_log_slow_ms / 1000,
         current_trace=tracing.current if tracing is not None else None,
     )
     if tracing is not None:

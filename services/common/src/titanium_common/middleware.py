@@ -82,6 +82,8 @@ class ObservabilityMiddleware:
         metrics: Metrics,
         max_body_bytes: int,
         quiet_routes: frozenset[str] = frozenset({"/health/live", "/health/ready"}),
+        log_every_request: bool = True,
+        slow_seconds: float = 0.25,
         current_trace: Callable[[], tuple[str, str, str] | None] | None = None,
     ) -> None:
         self.app = app
@@ -91,6 +93,9 @@ class ObservabilityMiddleware:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.quiet_routes = quiet_routes
+        # Off, only errors and slow requests get a line (errors-and-slow).
+        self.log_every_request = log_every_request
+        self.slow_seconds = slow_seconds
         self._in_flight = metrics.child(metrics.in_flight)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -173,7 +178,12 @@ class ObservabilityMiddleware:
             metrics = self.metrics
             metrics.child(metrics.requests, method, route, str(status)).inc()
             metrics.child(metrics.latency, method, route).observe(duration, exemplar)
-            if (route not in self.quiet_routes or status >= 400) and log.isEnabledFor(logging.INFO):
+            logged = (
+                status >= 400
+                or duration >= self.slow_seconds
+                or (self.log_every_request and route not in self.quiet_routes)
+            )
+            if logged and log.isEnabledFor(logging.INFO):
                 fields = {
                     "method": method,
                     "route": route,
