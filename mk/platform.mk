@@ -1,6 +1,6 @@
 # Platform phase (roles istio, monitoring, logging, argocd, gitserver, verify),
 # the verify modules, and the operator's drills. ENV picks the inventory.
-PLATFORM_TESTS := tests/unit/test_roles_platform.py \
+PLATFORM_TESTS := tests/render/test_roles_platform.py \
   tests/integration/test_module_prometheus_golden_signals.py \
   tests/unit/plugins/module_utils/test_argocd.py \
   tests/integration/test_platform_roles.py \

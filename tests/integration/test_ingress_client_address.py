@@ -2,7 +2,7 @@
 for any number of proxies in front: the istio role's gateway values and the
 gitops role's overlay, built with `kubectl kustomize` (tests/support/ingress.py),
 agree. The gateway Service's traffic policy alone:
-tests/unit/test_ingress_client_address.py; the header chain through the real
+tests/render/test_ingress_client_address.py; the header chain through the real
 api-gateway: tests/integration/test_ingress_header_chain.py."""
 
 from __future__ import annotations

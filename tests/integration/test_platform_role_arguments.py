@@ -1,6 +1,6 @@
 """Bad input stops the platform phase before anything changes: ansible-playbook
 runs playbooks/platform.yml on localhost with one bad variable and the run
-fails naming it, changed=0. The roles' templates: tests/unit/test_roles_platform.py."""
+fails naming it, changed=0. The roles' templates: tests/render/test_roles_platform.py."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """The ServiceMonitor that scrapes istiod, as the monitoring role renders it for
-every inventory: valid against the Prometheus Operator's CRD schema, aimed at
-istiod's Service and its metrics port, and following the istio role's switch
-and namespace."""
+every inventory (ansible-playbook, tests/support/role_templates.py): valid
+against the Prometheus Operator's CRD schema, aimed at istiod's Service and its
+metrics port, and following the istio role's switch and namespace."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.role_templates import SOURCES, render, resolve, templar_for
+from tests.support.role_templates import SOURCES, render, resolve
 from titanium_tools.validate import Report, validate_custom
 
 TEMPLATE = "istiod-servicemonitor.yaml.j2"
@@ -30,10 +30,8 @@ def test_istiod_monitor_follows_the_istio_role():
     moved = {"istio_namespace": "mesh-control", "istio_enabled": False}
     (monitor,) = render("monitoring", TEMPLATE, "defaults", moved)
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["mesh-control"]}
-    assert (
-        resolve(templar_for("monitoring", "defaults", moved), "monitoring_scrape_istiod") is False
-    )
-    assert resolve(templar_for("monitoring", "local", {}), "monitoring_scrape_istiod") is True
+    assert resolve("monitoring", "defaults", "monitoring_scrape_istiod", moved) is False
+    assert resolve("monitoring", "local", "monitoring_scrape_istiod") is True
 
 
 def test_the_crd_schema_check_rejects_a_broken_monitor(tmp_path):

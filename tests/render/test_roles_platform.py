@@ -1,37 +1,29 @@
-"""The platform roles' templates - Helm values and Kubernetes objects - rendered with
-Ansible's own templating from each role's defaults alone and from each inventory, then
-checked: Kubernetes objects against the Kubernetes schema (kubernetes-validate, strict),
-Helm values against what the roles promise (NodePorts, selectors, token auth, retention,
-secrets only by reference), and every variable a template reads documented. The
-renders go through tests/support/role_templates.py."""
+"""The platform roles' templates - Helm values and Kubernetes objects - rendered by
+ansible-playbook from the roles' defaults alone and from each inventory
+(tests/support/role_templates.py), then checked: Kubernetes objects against the
+Kubernetes schema (kubernetes-validate, strict), Helm values against what the roles
+promise (NodePorts, selectors, token auth, retention, secrets only by reference).
+That every variable a template reads is documented: tests/unit/test_roles_platform.py."""
 
 from __future__ import annotations
 
 import base64
 import re
 import secrets
-from functools import cache
 from pathlib import Path
 
-import jinja2
-import jinja2.meta
 import kubernetes_validate
 import pytest
 import yaml
-from ansible.plugins.loader import lookup_loader
-from ansible.template import trust_as_template
 
 from tests.support.role_templates import (
     FAKE_SECRETS,
     ROLES,
     SOURCES,
-    argocd_decision,
-    dependency_defaults,
     environment_of,
-    published_repository,
     render,
     resolve,
-    templar_for,
+    text,
     values,
 )
 from tests.support.tokens import fresh_private_key_pem
@@ -49,14 +41,6 @@ OBJECT_TEMPLATES = {
     "argocd": ["argocd-cm.yaml.j2", "secrets.yaml.j2"],
     "gitserver": ["gitserver.yaml.j2"],
     "verify": [],
-}
-# Facts a role sets before it renders (or that an earlier role publishes).
-RUNTIME_FACTS = {
-    "argocd_admin_hash",
-    "argocd_admin_mtime",
-    "gitserver_repository",
-    "blog_secrets_list",
-    "blog_secrets_unset",
 }
 
 
@@ -131,29 +115,6 @@ def test_argocd_admin_password_is_stored_as_a_bcrypt_hash_of_the_vaulted_one(sou
     assert bcrypt.checkpw(FAKE_SECRETS["vault_argocd_admin_password"].encode(), stored.encode())
 
 
-def test_argocd_admin_hash_has_a_random_salt_and_a_matching_stored_hash_is_kept():
-    """A salt derived from the password makes one precomputed table fit every install;
-    idempotence comes from keeping a stored hash that still matches instead."""
-    import bcrypt
-
-    password = FAKE_SECRETS["vault_argocd_admin_password"]
-    templar = templar_for("argocd", "defaults", {"argocd_admin_password": password})
-    first, second = (resolve(templar, argocd_decision("argocd_new_hash")) for _ in range(2))
-    assert first != second, "the same password hashed twice gave the same salt and hash"
-    assert first[:29] != second[:29]
-    for hashed in (first, second):
-        assert hashed.startswith("$2b$10$")
-        assert bcrypt.checkpw(password.encode(), hashed.encode())
-
-    stored = {"argocd_stored_hash": first, "argocd_stored_mtime": "2026-01-01T00:00:00Z"}
-    keep = argocd_decision("argocd_keep")
-    assert resolve(
-        templar_for("argocd", "defaults", {"argocd_admin_password": password, **stored}), keep
-    )
-    other = {"argocd_admin_password": "not-" + password, **stored}
-    assert not resolve(templar_for("argocd", "defaults", other), keep)
-
-
 @pytest.mark.parametrize("source", SOURCES)
 def test_argocd_repository_secret(source):
     objects = render("argocd", "secrets.yaml.j2", source)
@@ -162,13 +123,12 @@ def test_argocd_repository_secret(source):
     data = secret_data(objects, "titanium-gitops-repository")
     assert data["type"] == "git"
     if source in ("staging", "production"):
-        templar = templar_for("argocd", source)
-        assert data["url"] == resolve(templar, "gitops_repo_url")
+        assert data["url"] == resolve("argocd", source, "gitops_repo_url")
         assert data["url"].startswith("https://")
         assert data["password"] == FAKE_SECRETS["vault_gitops_repo_token"]
         assert data["username"] == "git"
     else:
-        gitea = published_repository(source)
+        gitea = resolve("argocd", source, "gitserver_repository")
         assert (data["url"], data["username"]) == (gitea["clone_url"], "titanium")
         assert data["password"] == FAKE_SECRETS["vault_gitea_admin_password"]
         if source != "rehearsal":  # the rehearsal's Gitea is a process on the host
@@ -225,10 +185,8 @@ def test_an_optional_secret_exists_only_while_the_vault_holds_it(source):
     assert "titanium-auth-next-signing-key" not in names()
     assert "titanium-auth-signing-key" in names()
     upcoming = fresh_private_key_pem()
-    rotating = {"vault_auth_next_signing_key": upcoming, "auth_next_signing_key": upcoming}
-    if source != "defaults":
-        # The inventory maps the plain name from the vault itself.
-        del rotating["auth_next_signing_key"]
+    # The vars plugin maps the plain name from the vault, for every source.
+    rotating = {"vault_auth_next_signing_key": upcoming}
     objects = render("blog_secrets", "secrets.yaml.j2", source, rotating)
     assert secret_data(objects, "titanium-auth-next-signing-key") == {"private-key.pem": upcoming}
 
@@ -242,8 +200,6 @@ def test_registry_credentials_become_a_docker_config_pull_secret_only_when_vault
     assert registry_secret() == []
     auth = '{"auths": {"ghcr.io": {"auth": "Y2k6cGFzcw=="}}}'
     given = {"vault_image_registry_auth": auth}
-    if source == "defaults":
-        given["image_registry_auth"] = auth
     (secret,) = registry_secret(given)
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
     assert secret_data([secret], "titanium-registry") == {".dockerconfigjson": auth}
@@ -267,12 +223,6 @@ def test_istio_gateway_mesh_config_and_kiali(source):
     namespaces = {o["metadata"]["name"]: o for o in render("istio", "namespaces.yaml.j2", source)}
     blog = namespaces[f"titanium-{environment_of(source)}"]
     assert blog["metadata"]["labels"]["istio-injection"] == "enabled"
-
-
-def test_kiali_refuses_anonymous_access():
-    specs = yaml.safe_load((REPO_ROOT / "roles/istio/meta/argument_specs.yml").read_text())
-    choices = specs["argument_specs"]["main"]["options"]["istio_kiali_auth_strategy"]["choices"]
-    assert "anonymous" not in choices
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -340,8 +290,7 @@ def test_a_kiali_nodeport_outside_local_serves_tls_from_the_named_secret(source)
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_the_verify_summary_points_outside_local_to_port_forward(source):
-    templar = templar_for("verify", source)
-    consoles = {c["name"]: c for c in resolve(templar, "verify_consoles")}
+    consoles = {c["name"]: c for c in resolve("verify", source, "verify_consoles")}
     kiali = consoles["Kiali"]["url"]
     if environment_of(source) == "local":
         assert kiali.endswith(":30201/kiali")
@@ -492,77 +441,24 @@ def test_verify_summary_renders_with_unknown_signals(source):
         "verify_checked": ["Golden Signals from 1 of 4 services over a 60s window"],
         "verify_not_checked": ["writes under load"],
     }
-    templar = templar_for("verify", source, extra)
-    text = (REPO_ROOT / "roles/verify/templates/summary.txt.j2").read_text()
-    summary = templar.template(trust_as_template(text))
-    assert "1 problem(s)" in summary
-    assert "blog-service: p95_ms is 900, above 500" in summary
-    assert re.search(r"blog-service\s+12.5\s+900.0\s+-\s+0.0\s+0.0\s+-", summary)
-    assert "vault_grafana_admin_password" in summary
-    assert "Status page: /repo/build/status/local.html" in summary
-    assert "Checked\n  - Golden Signals from 1 of 4 services over a 60s window" in summary
-    assert "Not checked\n  - writes under load" in summary
-    host = resolve(templar, "verify_ingress_host")
-    assert host and " " not in host
     # "Simulated" only where something stands in for the real thing.
     for stand_ins in ([], ["Nodes: kwok nodes", "Prometheus: a process"]):
-        templar = templar_for("verify", source, extra | {"verify_simulated": stand_ins})
-        summary = templar.template(trust_as_template(text))
+        given = extra | {"verify_simulated": stand_ins}
+        summary = text("verify", "summary.txt.j2", source, given)
+        assert "1 problem(s)" in summary
+        assert "blog-service: p95_ms is 900, above 500" in summary
+        assert re.search(r"blog-service\s+12.5\s+900.0\s+-\s+0.0\s+0.0\s+-", summary)
+        assert "vault_grafana_admin_password" in summary
+        assert "Status page: /repo/build/status/local.html" in summary
+        assert "Checked\n  - Golden Signals from 1 of 4 services over a 60s window" in summary
+        assert "Not checked\n  - writes under load" in summary
         assert ("Simulated" in summary) == bool(stand_ins)
+    host = resolve("verify", source, "verify_ingress_host", given)
+    assert host and " " not in host
     assert summary.rstrip().endswith(
         "Simulated (what stands in for the real thing here)\n"
         "  - Nodes: kwok nodes\n  - Prometheus: a process"
     ), summary
-
-
-# --- Documentation ------------------------------------------------------------------
-
-
-class AnyName(dict):
-    """Every filter or test name exists: Ansible's are not in a bare Environment."""
-
-    def __contains__(self, name) -> bool:
-        return True
-
-    def get(self, name, default=None):
-        return super().get(name) or (lambda *args, **kwargs: None)
-
-
-@cache
-def documented(role: str) -> set[str]:
-    specs = yaml.safe_load((REPO_ROOT / "roles" / role / "meta/argument_specs.yml").read_text())
-    return set(specs["argument_specs"]["main"]["options"])
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_every_variable_a_template_reads_is_a_documented_default(role):
-    # Parsed, never rendered: autoescape is irrelevant.
-    env = jinja2.Environment(extensions=["jinja2.ext.do"])  # noqa: S701
-    env.filters = AnyName(env.filters)  # Ansible's filters: only the names matter here
-    env.tests = AnyName(env.tests)
-    defaults = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults/main.yml").read_text())
-    allowed = set(defaults) | set(dependency_defaults(role)) | RUNTIME_FACTS
-    allowed |= {"titanium_environment", "role_path"}
-    allowed |= {"verify_degraded", "verify_signals", "verify_status_page"}
-    allowed |= {"verify_checked", "verify_not_checked"}  # set by verify's checked.yml
-    for template in (REPO_ROOT / "roles" / role / "templates").glob("*.j2"):
-        used = jinja2.meta.find_undeclared_variables(env.parse(template.read_text()))
-        used -= {"lookup", "now", "namespace", "range"}
-        unknown = used - allowed
-        assert not unknown, f"{role}/{template.name} reads undocumented {unknown}"
-    assert set(defaults) <= documented(role)
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_readme_names_every_variable(role):
-    readme = (REPO_ROOT / "roles" / role / "README.md").read_text()
-    missing = [name for name in documented(role) if f"`{name}`" not in readme]
-    assert not missing, f"roles/{role}/README.md does not mention {missing}"
-
-
-def test_lookup_plugins_used_by_templates_exist():
-    for name in ("ansible.builtin.file", "ansible.builtin.template"):
-        assert lookup_loader.get(name) is not None
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -571,7 +467,7 @@ def test_argocd_checks_gitea_pushes_with_the_vaulted_webhook_secret(source):
     wanted = FAKE_SECRETS["vault_argocd_webhook_secret"]
     assert data.get("webhook.gogs.secret") == wanted
     # The gitserver role signs Gitea's webhook with the same value.
-    assert resolve(templar_for("gitserver", source), "gitserver_argocd_webhook_secret") == wanted
+    assert resolve("gitserver", source, "gitserver_argocd_webhook_secret") == wanted
     empty = {"argocd_webhook_secret": "", "vault_argocd_webhook_secret": ""}
     data = secret_data(render("argocd", "secrets.yaml.j2", source, empty), "argocd-secret")
     assert "webhook.gogs.secret" not in data

@@ -20,8 +20,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
-def run_playbook(*args: str, check: bool | None = None) -> subprocess.CompletedProcess:
-    """ansible-playbook ARGS; with `check`, assert it succeeded (True) or failed (False)."""
+def run_playbook(
+    *args: str, check: bool | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """ansible-playbook ARGS; with `check`, assert it succeeded (True) or failed (False).
+    `env` adds to the environment (e.g. ANSIBLE_STDOUT_CALLBACK)."""
     result = subprocess.run(
         [
             str(BIN / "ansible-playbook"),
@@ -38,6 +41,7 @@ def run_playbook(*args: str, check: bool | None = None) -> subprocess.CompletedP
             "HOME": str(Path.home()),
             "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
             "ANSIBLE_NOCOLOR": "1",
+            **(env or {}),
         },
         timeout=300,
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.titanium.platform.plugins.module_utils import gitops_render as gitops
-from tests.support.role_templates import environment_of, resolve, templar_for, values
+from tests.support.role_templates import environment_of, prepare, resolve, values
 from titanium_tools import inventory
 
 # The address a node puts on a connection it forwards to a pod elsewhere
@@ -69,10 +69,11 @@ def gateway_hops(env: str, trusted_proxies: int) -> int:
 
 
 def ingress_of(source: str, extra: dict | None = None) -> Ingress:
+    prepare(source, extra, ["istio", "gitops"])
     gateway = values("istio", "istio-gateway-values.yaml.j2", source, extra)
     proxy_config = json.loads(gateway.get("podAnnotations", {}).get("proxy.istio.io/config", "{}"))
     topology = proxy_config.get("gatewayTopology", {})
-    rendered = int(resolve(templar_for("gitops", source, extra), "gitops_ingress_trusted_proxies"))
+    rendered = int(resolve("gitops", source, "gitops_ingress_trusted_proxies", extra))
     return Ingress(
         traffic_policy=gateway["service"].get("externalTrafficPolicy", "Cluster"),
         trusted_proxies=topology.get("numTrustedProxies", 0),

@@ -19,7 +19,7 @@ Fixtures:
 The rest of the kit is imported where it is used: tests.support.servers and
 services (processes on 127.0.0.1), ansible_run (ansible-playbook as an operator
 runs it), module_run (a module's main() in this process), role_templates (the
-roles' templates rendered in this process), prometheus_server,
+roles' templates rendered by ansible-playbook), prometheus_server,
 alertmanager_server, monitoring and traffic (the observability tier), gitea,
 argocd, git_http, git_ssh, blog_stack, ingress, tokens, status_page_args,
 molecule_cluster (molecule/default's cluster), isolation (the unit tier's

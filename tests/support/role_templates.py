@@ -1,45 +1,51 @@
-"""The platform roles' templates rendered in this process, with Ansible's own
-templating (Templar) over variables gathered the way a run would gather them:
-the role's defaults (and, for verify, the NodePort owners' defaults, as
-playbooks/runbooks/tasks/nodeport-defaults.yml loads them), then an
-inventory's group_vars, then fake vault values, then the facts the role or an
-earlier one would have set. `values(role, template, source)` and
-`render(...)` return what the template makes; `resolve(templar_for(...), expr)`
-evaluates an expression. A source is "defaults" (the role alone) or an
-inventory's name.
+"""The platform roles' templates rendered, and their defaults evaluated, by a
+real ansible-playbook run (tests/support/playbooks/render.yml), so Ansible
+itself decides every variable: the roles' defaults and their dependencies', an
+inventory's group_vars and hosts, the collection's vars plugins, the facts the
+roles' own task files set where they need no cluster, then fake vault values
+and the test's extra vars (-e). A source is "defaults" (the roles with an
+inventory of only localhost) or an inventory's name.
 
-This is a model of Ansible's variable precedence, not ansible-playbook: the
-tests that must see a real run (bad input stopping it, an inventory's NodePort
-reaching verify) run ansible-playbook in tests/integration.
+`render(role, template, source, extra)` returns the YAML documents a template
+makes, `values(...)` its one document, `text(...)` the text;
+`resolve(role, source, name, extra)` a variable as the role's tasks see it (one
+of the role's defaults, or of ALSO_RESOLVED). Runs are cached per process: one for every role and
+source; a call with `extra` costs a run of its own, of that role only, unless
+prepare() rendered several roles for those extra vars at once.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import secrets
+import tempfile
 from pathlib import Path
 
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 
+from ansible_collections.titanium.platform.plugins.filter.crypto import bcrypt_hash
 from ansible_collections.titanium.platform.plugins.vars.secrets import catalog as secret_catalog
-from ansible_collections.titanium.platform.plugins.vars.secrets import plain_names
+from tests.support.ansible_run import run_playbook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = "tests/support/playbooks/render.yml"
+# An inventory of the controller alone: the "defaults" source.
+ALONE = "tests/support/playbooks/alone"
 
 ROLES = [
     "blog_secrets", "istio", "monitoring", "logging", "tracing", "argocd", "gitserver", "verify",
 ]  # fmt: skip
-
+# Every role the playbook renders: gitops has no templates, only variables.
+RENDERED = [*ROLES, "gitops"]
 
 INVENTORIES = sorted(p.name for p in (REPO_ROOT / "inventories").iterdir() if p.is_dir())
 
-
 SOURCES = ["defaults", *INVENTORIES]
 
-
-LOADER = DataLoader()
-
+# Variables that are no role's default but tests read: an inventory's own, and
+# the fact the gitserver role publishes for argocd and gitops.
+ALSO_RESOLVED = ["gitops_repo_url", "gitserver_repository"]
 
 # Fresh for every test run: the checks look for these strings where they must not be.
 FAKE_SECRETS = {
@@ -52,167 +58,109 @@ FAKE_SECRETS = {
     if not entry.get("optional")
 }
 
-# The plain names, as the titanium.platform.secrets vars plugin gives every inventory.
-PLAIN_SECRETS = plain_names(secret_catalog())
-
-
+# What scripts/rehearsal.py writes to build/rehearsal/endpoints.json, which the
+# rehearsal inventory reads; given instead, so no rehearsal need be up.
 REHEARSAL_ENDPOINTS = {
     "kubeconfig": "/nonexistent/build/rehearsal/kubeconfig",
     "gitea_url": "http://127.0.0.1:3000",
     "argocd_url": "http://127.0.0.1:8080",
     "gateway_url": "http://127.0.0.1:8000",
     "prometheus_url": "http://127.0.0.1:9090",
+    "node_address": "127.0.0.1",
+    "containerd_socket": "/nonexistent/build/rehearsal/containerd.sock",
+    "data_images": {},
 }
 
 
-def inventory_hosts(name: str) -> tuple[dict, dict]:
-    """groups and hostvars from hosts.yml, without the vars plugins (no vault needed)."""
-    data = yaml.safe_load((REPO_ROOT / "inventories" / name / "hosts.yml").read_text())
-    groups: dict[str, list[str]] = {}
-    hostvars: dict[str, dict] = {}
-
-    def walk(group: str, node: dict | None) -> list[str]:
-        node = node or {}
-        members = []
-        for host, hvars in (node.get("hosts") or {}).items():
-            hostvars.setdefault(host, {}).update(hvars or {})
-            members.append(host)
-        for child, child_node in (node.get("children") or {}).items():
-            members += walk(child, child_node)
-        groups[group] = sorted(set(groups.get(group, []) + members))
-        return members
-
-    walk("all", data["all"])
-    return groups, hostvars
+@functools.cache
+def first_run_facts() -> dict:
+    """What the argocd role's "Decide the admin password hash" sets on a first
+    run (no argocd-secret yet): it reads the cluster, so the render is given the
+    result. The decision itself runs for real in tests/integration/test_platform_roles.py."""
+    return {
+        "argocd_admin_hash": bcrypt_hash(FAKE_SECRETS["vault_argocd_admin_password"]),
+        "argocd_admin_mtime": "2026-01-01T00:00:00Z",
+    }
 
 
-def inventory_vars(name: str) -> dict:
-    merged: dict = {}
-    for path in sorted((REPO_ROOT / "inventories" / name / "group_vars" / "all").glob("*.yml")):
-        if path.name == "vault.yml":
-            continue  # encrypted or placeholders: the test brings its own values
-        merged.update(LOADER.load_from_file(str(path), trusted_as_template=True) or {})
-    return merged
+def _frozen(value):
+    """A hashable stand-in for extra vars, for the cache key."""
+    return json.dumps(value, sort_keys=True)
 
 
-# verify.yml loads these roles' defaults before verify's (their NodePorts).
-NODEPORT_OWNERS = [
-    task["ansible.builtin.import_role"]["name"].removeprefix("titanium.platform.")
-    for task in yaml.safe_load(
-        (REPO_ROOT / "playbooks/runbooks/tasks/nodeport-defaults.yml").read_text()
-    )
-]
-
-
-def dependency_defaults(role: str) -> dict:
-    """The defaults of the roles a role depends on (its meta/main.yml), which
-    Ansible loads below the role's own."""
-    meta = REPO_ROOT / "roles" / role / "meta/main.yml"
-    found: dict = {}
-    for dependency in (
-        (yaml.safe_load(meta.read_text()) or {}).get("dependencies", []) if meta.is_file() else ()
-    ):
-        name = dependency["role"].removeprefix("titanium.platform.")
-        path = REPO_ROOT / "roles" / name / "defaults/main.yml"
-        found.update(LOADER.load_from_file(str(path), trusted_as_template=True) or {})
-    return found
-
-
-def variables(role: str, source: str, extra: dict | None = None) -> dict:
-    role_dir = REPO_ROOT / "roles" / role
-    found: dict = dependency_defaults(role)
-    for owner in NODEPORT_OWNERS if role == "verify" else ():
-        owner_defaults = REPO_ROOT / "roles" / owner / "defaults/main.yml"
-        found.update(LOADER.load_from_file(str(owner_defaults), trusted_as_template=True) or {})
-    defaults = role_dir / "defaults/main.yml"
-    found.update(LOADER.load_from_file(str(defaults), trusted_as_template=True) or {})
-    groups, hostvars = {"all": ["localhost"]}, {"localhost": {}}
-    if source != "defaults":
-        found.update({name: trust_as_template(value) for name, value in PLAIN_SECRETS.items()})
-        found.update(inventory_vars(source))
-        groups, hostvars = inventory_hosts(source)
-        if "rehearsal" in found:
-            # What scripts/rehearsal.py writes to build/rehearsal/endpoints.json.
-            found["rehearsal"] = REHEARSAL_ENDPOINTS
-    else:
-        found.update(
-            {
-                name: FAKE_SECRETS[f"vault_{name}"]
-                for name in PLAIN_SECRETS
-                if f"vault_{name}" in FAKE_SECRETS
-            }
+def _run(source: str, frozen_extra: str, roles: tuple[str, ...]) -> dict[str, dict]:
+    inventory = ALONE if source == "defaults" else f"inventories/{source}"
+    variables = {
+        **FAKE_SECRETS,
+        **first_run_facts(),
+        **({"rehearsal": REHEARSAL_ENDPOINTS} if source == "rehearsal" else {}),
+        "render_roles": list(roles),
+        "render_also": ALSO_RESOLVED,
+        **json.loads(frozen_extra),
+    }
+    # Through a file: the vault values have no business on a command line.
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as extra_vars:
+        json.dump(variables, extra_vars)
+        extra_vars.flush()
+        result = run_playbook(
+            "-i",
+            inventory,
+            "-e",
+            f"@{extra_vars.name}",
+            PLAYBOOK,
+            "--tags",
+            "render",
+            env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
         )
-    found.update(FAKE_SECRETS)
-    found.update(role_path=str(role_dir), groups=groups, hostvars=hostvars)
-    found.update(extra or {})
-    return found
+    # The profile_tasks callback prints timings around the JSON document.
+    start = result.stdout.find("\n{")
+    assert start >= 0, result.stdout[-4000:] + result.stderr[-4000:]
+    document, _ = json.JSONDecoder().raw_decode(result.stdout[start + 1 :])
+    rendered, failed = {}, []
+    for play in document["plays"]:
+        for task in play["tasks"]:
+            outcome = task["hosts"].get("localhost", {})
+            for item in outcome.get("results", [outcome]):
+                if item.get("failed"):
+                    failed.append(f"{task['task']['name']}: {item.get('msg')}")
+                elif task["task"]["name"] == "Render" and "ansible_facts" in item:
+                    facts = item["ansible_facts"]
+                    rendered[item["item"]] = {
+                        "templates": facts["render_templates"],
+                        "variables": facts["render_variables"],
+                    }
+    assert result.returncode == 0 and not failed, (source, failed, result.stderr[-4000:])
+    return rendered
 
 
-def templar_for(role: str, source: str, extra: dict | None = None) -> Templar:
-    return Templar(loader=LOADER, variables=variables(role, source, extra))
+# (source, extra) -> role -> what a run rendered for it; a run adds its roles.
+_RENDERED: dict[tuple[str, str], dict[str, dict]] = {}
 
 
-def resolve(templar: Templar, name: str):
-    return templar.template(trust_as_template("{{ " + name + " }}"))
+def prepare(source: str, extra: dict | None, roles: list[str]) -> None:
+    """Render these roles in one run for (source, extra), when a test will ask for
+    several with the same extra vars: each role asked alone would cost a run."""
+    key = (source, _frozen(extra or {}))
+    missing = [role for role in roles if role not in _RENDERED.get(key, {})]
+    if missing:
+        _RENDERED.setdefault(key, {}).update(_run(source, key[1], tuple(missing)))
+
+
+def run(role: str, source: str, extra: dict | None = None) -> dict:
+    """The role's rendered templates and variables from a run for this source:
+    the one every role shares without `extra`, a run of this role alone with it
+    (unless prepare() rendered it already)."""
+    prepare(source, extra, [role] if extra else RENDERED)
+    return _RENDERED[(source, _frozen(extra or {}))][role]
+
+
+def text(role: str, template: str, source: str, extra: dict | None = None) -> str:
+    return run(role, source, extra)["templates"][template]
 
 
 def render(role: str, template: str, source: str, extra: dict | None = None) -> list[dict]:
-    templar = templar_for(role, source, extra)
-    if role == "argocd":
-        # What tasks/config.yml decides before it renders the Secret (first run), and
-        # what the gitserver role, run before, publishes where Gitea is in the cluster.
-        password = resolve(templar, "argocd_admin_password")
-        templar = templar_for(
-            role,
-            source,
-            {
-                "gitserver_repository": published_repository(source),
-                "argocd_admin_hash": resolve(
-                    templar_for(role, source, {"argocd_admin_password": password}),
-                    argocd_decision("argocd_new_hash"),
-                ),
-                "argocd_admin_mtime": "2026-01-01T00:00:00Z",
-                **(extra or {}),
-            },
-        )
-    if role == "blog_secrets":
-        catalog = resolve(templar, "blog_secrets_catalog")
-        listing = yaml.safe_load(Path(catalog).read_text())["secrets"]
-        templar = templar_for(role, source, {"blog_secrets_list": listing, **(extra or {})})
-        templar = templar_for(
-            role,
-            source,
-            {
-                "blog_secrets_list": listing,
-                "blog_secrets_unset": blog_secrets_unset(templar),
-                **(extra or {}),
-            },
-        )
-    text = (REPO_ROOT / "roles" / role / "templates" / template).read_text()
-    rendered = templar.template(trust_as_template(text))
+    rendered = text(role, template, source, extra)
     return [doc for doc in yaml.safe_load_all(rendered) if doc is not None]
-
-
-def blog_secrets_unset(templar: Templar) -> list[str]:
-    """The optional Secrets left out, decided as tasks/validate.yml decides it."""
-    tasks = yaml.safe_load((REPO_ROOT / "roles/blog_secrets/tasks/validate.yml").read_text())
-    (decide,) = [t for t in tasks if t["name"].startswith("Set aside the optional Secrets")]
-    for name, expression in decide["vars"].items():
-        templar.available_variables = {
-            **templar.available_variables,
-            name: templar.template(trust_as_template(expression)),
-        }
-    expression = decide["ansible.builtin.set_fact"]["blog_secrets_unset"]
-    return templar.template(trust_as_template(expression))
-
-
-def argocd_decision(name: str) -> str:
-    """An expression of the argocd role's password-hash decision, as tasks/config.yml has it."""
-    tasks = yaml.safe_load((REPO_ROOT / "roles/argocd/tasks/config.yml").read_text())
-    (decide,) = [task for task in tasks if task["name"] == "Decide the admin password hash"]
-    expression = decide["vars"][name]
-    assert expression.startswith("{{ ") and expression.endswith(" }}"), expression
-    return expression[3:-3]
 
 
 def values(role: str, template: str, source: str, extra: dict | None = None) -> dict:
@@ -220,19 +168,10 @@ def values(role: str, template: str, source: str, extra: dict | None = None) -> 
     return document
 
 
+def resolve(role: str, source: str, name: str, extra: dict | None = None):
+    return run(role, source, extra)["variables"][name]
+
+
 def environment_of(source: str) -> str:
     """The environment an inventory deploys (the rehearsal deploys local's overlay)."""
-    if source == "defaults":
-        return "local"
-    main = REPO_ROOT / "inventories" / source / "group_vars/all/main.yml"
-    return yaml.safe_load(main.read_text())["titanium_environment"]
-
-
-def published_repository(source: str) -> dict:
-    """gitserver_repository as the gitserver role's tasks/facts.yml publishes it
-    for this source (the role runs before argocd and gitops)."""
-    (publish,) = LOADER.load_from_file(
-        str(REPO_ROOT / "roles/gitserver/tasks/facts.yml"), trusted_as_template=True
-    )
-    templar = templar_for("gitserver", source, publish.get("vars"))
-    return templar.template(publish["ansible.builtin.set_fact"]["gitserver_repository"])
+    return resolve("verify", source, "verify_environment")
