@@ -9,11 +9,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from titanium_common import CurrentUser, ServiceSettings, create_app, current_user, db_session
+from titanium_common.fastpath import FastPath
 from titanium_common.middleware import parse_traceparent
 
 from tests.support.servers import free_port
@@ -136,6 +138,26 @@ def test_errors_and_slow_logs_only_errors_and_slow_requests(capsys):
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     logged = [(line["path"], line["status"]) for line in lines if line["event"] == "request"]
     assert logged == [("/nowhere", 404), ("/slow", 200)]
+
+
+class FastAnswer(FastPath):
+    def route(self, scope):
+        return "/fast" if scope["path"] == "/fast" else None
+
+    async def answer(self, scope, receive, send):
+        await PlainTextResponse("fast")(scope, receive, send)
+
+
+@pytest.mark.parametrize(("mode", "logged"), [("all", ["/fast"]), ("errors-and-slow", [])])
+def test_a_fast_path_writes_access_lines_as_the_settings_say(capsys, mode, logged):
+    """The fast paths (blog-service's front page, the gateway's proxy) skip the
+    app's middleware and wrap their own: the same settings must reach it."""
+    settings = ServiceSettings(service_name="testsvc", metrics_port=0, access_log=mode)
+    with TestClient(FastAnswer(create_app(settings, title="t", routers=[router]))) as client:
+        capsys.readouterr()
+        assert client.get("/fast").text == "fast"
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["path"] for line in lines if line["event"] == "request"] == logged
 
 
 def test_metrics_count_exact_status_per_route_on_their_own_port():

@@ -129,4 +129,4 @@ class ProxyFastPath(FastPath):
 
 
 def build_served_app(settings: Settings) -> ProxyFastPath:
-    return ProxyFastPath(build_app(settings), settings.max_body_bytes)
+    return ProxyFastPath(build_app(settings))

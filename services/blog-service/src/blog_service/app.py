@@ -85,7 +85,7 @@ class FrontPageFastPath(FastPath):
     """
 
     def __init__(self, app: FastAPI, settings: BlogSettings) -> None:
-        super().__init__(app, settings.max_body_bytes)
+        super().__init__(app)
         self.index_route = f"{settings.ui_prefix}/"
 
     def route(self, scope: dict[str, Any]) -> str | None:

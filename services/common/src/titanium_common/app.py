@@ -16,7 +16,7 @@ from titanium_common.errors import install_error_handlers
 from titanium_common.health import router as health_router
 from titanium_common.logs import configure_logging
 from titanium_common.metrics import Metrics
-from titanium_common.middleware import ObservabilityMiddleware
+from titanium_common.middleware import ObservabilityMiddleware, options_from
 from titanium_common.settings import ServiceSettings
 from titanium_common.tracing import Tracing, tracing_requested
 
@@ -149,9 +149,7 @@ def create_app(
     app.add_middleware(
         ObservabilityMiddleware,
         metrics=metrics,
-        max_body_bytes=settings.max_body_bytes,
-        log_every_request=settings.access_log == "all",
-        slow_seconds=settings.access_log_slow_ms / 1000,
+        **options_from(settings),
         current_trace=tracing.current if tracing is not None else None,
     )
     if tracing is not None:

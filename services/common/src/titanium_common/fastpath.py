@@ -14,15 +14,14 @@ from typing import Any
 from fastapi import FastAPI
 
 from titanium_common.app import AppContext
-from titanium_common.middleware import ObservabilityMiddleware
+from titanium_common.middleware import ObservabilityMiddleware, options_from
 
 
 class FastPath:
     """Subclasses say which requests they take (`route`) and answer them (`answer`)."""
 
-    def __init__(self, app: FastAPI, max_body_bytes: int) -> None:
+    def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
         self._observed: ObservabilityMiddleware | None = None
 
     def route(self, scope: dict[str, Any]) -> str | None:
@@ -42,8 +41,10 @@ class FastPath:
             await self.app(scope, receive, send)
             return
         if self._observed is None:  # the metrics exist once the lifespan has run
+            # The same options as the app's own middleware: the body limit and
+            # which requests get an access line.
             self._observed = ObservabilityMiddleware(
-                self.answer, metrics=ctx.metrics, max_body_bytes=self.max_body_bytes
+                self.answer, metrics=ctx.metrics, **options_from(ctx.settings)
             )
         scope["app"] = self.app
         scope.setdefault("state", {})["route_template"] = template

@@ -58,6 +58,16 @@ def route_template(scope: dict[str, Any]) -> str:
     return path or UNMATCHED_ROUTE
 
 
+def options_from(settings: Any) -> dict[str, Any]:
+    """The middleware's options as a service's settings give them, for the app's
+    middleware and for a fast path's alike."""
+    return {
+        "max_body_bytes": settings.max_body_bytes,
+        "log_every_request": settings.access_log == "all",
+        "slow_seconds": settings.access_log_slow_ms / 1000,
+    }
+
+
 async def _send_json(send: Any, status: int, body: dict[str, object], headers: list) -> None:
     payload = json.dumps(body).encode()
     await send(
