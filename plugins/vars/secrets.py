@@ -23,8 +23,14 @@ description:
     without C(needed) is never demanded.
   - Runs before C(ansible.builtin.host_group_vars) (list it first in
     C(vars_plugins_enabled)), so an inventory's own group_vars still override a name.
+  - Runs beside inventory sources only, so an inventory given as a host list
+    (C(-i host1,host2)) gets no names; such a run passes them as extra vars.
 options:
   stage:
+    # Only beside inventory sources: run for a playbook's directory too, the
+    # names would sit at playbook group_vars precedence, above an inventory's
+    # own group_vars, which must be able to override them.
+    default: inventory
     ini:
       - key: stage
         section: vars_titanium_secrets

@@ -549,6 +549,9 @@ def test_the_gitops_role_pins_the_digests_recorded_when_gathering(internet, gath
         **internet.variables(airgap),
         "titanium_image_registry_tls_verify": True,
         "gitops_render_dir": str(tmp_path / "tree"),
+        # The render task file alone: the repository the gitserver role would
+        # have published (gitserver_repository) is given.
+        "gitops_clone_url": "http://git.invalid/titanium-gitops.git",
     }
     rendered = run_role_tasks("gitops", "render.yml", variables, tmp_path)
     assert rendered.returncode == 0, rendered.stdout[-4000:]

@@ -182,7 +182,11 @@ def test_argocd_reconciles_a_git_repository(cluster, tmp_path):
                 "argocd_enabled": False,
                 "argocd_kubeconfig": cluster.kubeconfig,
                 "argocd_servicemonitors_enabled": False,
-                "vault_argocd_admin_password": admin_password,
+                # By its plain name: an inventory of hosts alone (-i localhost,)
+                # has no directory, so the secrets vars plugin gives no names.
+                "argocd_admin_password": admin_password,
+                # An external repository (the test's Git server), not Gitea.
+                "gitserver_enabled": False,
                 "gitops_repo_url": repo_url,
                 "gitops_repo_username": username,
                 "gitops_repo_token": password,
