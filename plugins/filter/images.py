@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-# Left behind by running code or tests, never part of an image (.dockerignore
-# drops them too): they must not change a tag.
+# Left behind by running code or tests, or by an editable install's metadata
+# (`*.egg-info`, which make setup rewrites), never part of an image
+# (.dockerignore drops them too): they must not change a tag.
 NOT_SOURCE = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+NOT_SOURCE_SUFFIXES = (".egg-info",)
 TAG_PREFIX = "src-"
 
 
@@ -24,7 +26,8 @@ def _source_files(root: Path) -> list[Path]:
         path
         for path in root.rglob("*")
         if path.is_file()
-        and not NOT_SOURCE.intersection(path.relative_to(root).parts)
+        and not NOT_SOURCE.intersection(parts := path.relative_to(root).parts)
+        and not any(part.endswith(NOT_SOURCE_SUFFIXES) for part in parts)
         and path.suffix != ".pyc"
     )
 

@@ -29,6 +29,12 @@ def test_a_tag_per_service_that_holds_across_leftovers(context):
     cache.mkdir(parents=True, exist_ok=True)
     (cache / "x.cpython-311.pyc").write_bytes(b"\0")
     assert source_image_tags(str(context), SERVICES) == tags
+    # What `pip install -e` (make setup) writes beside the sources: a rehearsal whose
+    # images role and gitops role ran either side of it deployed a tag never built.
+    metadata = context / "common" / "src" / "titanium_common.egg-info"
+    metadata.mkdir(parents=True, exist_ok=True)
+    (metadata / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: {metadata.name}\n")
+    assert source_image_tags(str(context), SERVICES) == tags
 
 
 def test_a_change_to_a_service_retags_it_alone_and_a_shared_change_retags_all(context):
