@@ -9,8 +9,9 @@ the simulated cluster (tests/cluster/sim.py) with the CRDs of build/crds, one
 real node beside its kwok nodes (tests/cluster/node.py: containerd, kubelet,
 kube-proxy and CoreDNS, tainted so only pods that tolerate it run there), Gitea
 (tests/support/gitea.py) whose admin password is the rehearsal vault's, Argo CD
-(tests/support/argocd.py) and a Prometheus scraping the blog's pods with the
-labels the rendered ServiceMonitors give. The blog itself runs on the real node:
+(tests/support/argocd.py), a Prometheus scraping the blog's pods with the
+labels the rendered ServiceMonitors give and evaluating the rendered alert
+rules, and an Alertmanager it sends to. The blog itself runs on the real node:
 site.yml's images role builds the services' images here and imports them into
 the node's containerd (tests/cluster/images' data stores and k6 are imported
 before), the environment's namespace sends its pods there, and a
@@ -51,12 +52,13 @@ from tests.cluster.processes import Component, alive, start_component, stop_comp
 from tests.cluster.sim import SimCluster, crds_dir, stop_saved  # noqa: E402  import after sys.path
 from tests.support.argocd import ArgoCD  # noqa: E402
 from tests.support.gitea import GiteaServer, stop_state  # noqa: E402
+from tests.support.monitoring import render_monitoring  # noqa: E402
 from titanium_tools import inventory  # noqa: E402
 
 STATE_DIR = ROOT / "build" / "rehearsal"
 INVENTORY = ROOT / "inventories" / "rehearsal"
 ENV_NAMESPACE = "titanium-local"  # the overlay inventories/rehearsal deploys
-# Prometheus listens at this base + 90.
+# Prometheus listens at this base + 90, Alertmanager at + 93.
 SERVICES_PORT_BASE = int(os.environ.get("TITANIUM_REHEARSAL_PORT_BASE", "18000"))
 SERVICES = ("api-gateway", "user-service", "auth-service", "blog-service")
 
@@ -289,11 +291,14 @@ def vault() -> dict:
 # -- Prometheus ---------------------------------------------------------------------
 
 
-def start_prometheus(port: int, kubeconfig: str) -> list[Component]:
+def start_monitoring(port: int, alertmanager_port: int, kubeconfig: str) -> list[Component]:
     """Prometheus scraping the blog's pods on their metrics ports with the labels a
-    ServiceMonitor gives (namespace, pod, job: the service). Debian's Prometheus
-    has no Kubernetes discovery: `pod-targets` (a process of its own) writes the
-    pods' addresses to a file Prometheus watches."""
+    ServiceMonitor gives (namespace, pod, job: the service), evaluating the local
+    environment's rendered alert rules (their `for:` shortened as in the
+    observability tier, so the error drill's alert fires in seconds, not after 5
+    minutes) and sending to an Alertmanager. Debian's Prometheus has no Kubernetes
+    discovery: `pod-targets` (a process of its own) writes the pods' addresses to
+    a file Prometheus watches."""
     work = path("prometheus")
     work.mkdir(parents=True, exist_ok=True)
     targets = work / "pods.json"
@@ -303,16 +308,29 @@ def start_prometheus(port: int, kubeconfig: str) -> list[Component]:
         "scrape_interval": "5s",
         "file_sd_configs": [{"files": [str(targets)], "refresh_interval": "5s"}],
     }
+    rules = render_monitoring(ENV_NAMESPACE.removeprefix("titanium-"), work).rules_file
+    alerting = {"alertmanagers": [{"static_configs": [
+        {"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]}  # fmt: skip
     config = work / "prometheus.yml"
-    config.write_text(json.dumps({"global": {"scrape_interval": "5s"}, "scrape_configs": [job]}))
+    config.write_text(json.dumps({
+        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+        "scrape_configs": [job], "rule_files": [str(rules)], "alerting": alerting}))  # fmt: skip
     binary = os.path.realpath(shutil.which("prometheus") or "prometheus")
     argv = [binary, f"--config.file={config}", f"--storage.tsdb.path={work / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
     refresher = [sys.executable, str(Path(__file__).resolve()), "pod-targets",
                  "--kubeconfig", kubeconfig, "--out", str(targets)]  # fmt: skip
+    # Alertmanager's API is what the error drill reads; nothing is delivered.
+    routes = work / "alertmanager.yml"
+    routes.write_text(json.dumps({"route": {"receiver": "none"}, "receivers": [{"name": "none"}]}))
+    alertmanager = [str(ROOT / "build/bin/alertmanager"), f"--config.file={routes}",
+                    f"--storage.path={work / 'alertmanager-data'}",
+                    f"--web.listen-address=127.0.0.1:{alertmanager_port}",
+                    "--cluster.listen-address="]  # fmt: skip
     return [
         start_component("prometheus", argv, work),
         start_component("pod-targets", refresher, work),
+        start_component("alertmanager", alertmanager, work),
     ]
 
 
@@ -791,6 +809,17 @@ class SteadyLoad(threading.Thread):
 
 
 SERVICES_APP = "titanium-services"  # the Application of services/overlays/<env>
+BOOKINFO_APP = "titanium-bookinfo"  # the Application of bookinfo/<env>, where it is on
+
+
+def run_playbook(playbook: str, log_name: str, *extra: str) -> int:
+    """ansible-playbook on the rehearsal's inventory, its output in build/rehearsal/<log_name>."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    with path(log_name).open("w") as log:
+        return subprocess.run(
+            ["ansible-playbook", playbook, "-i", str(INVENTORY), *extra],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
+        ).returncode  # fmt: skip
 
 
 def running_tag(endpoints: dict, service: str) -> str:
@@ -830,12 +859,7 @@ def measure_rollout(endpoints: dict, watcher: Watcher, timeout: float, service: 
     load = SteadyLoad(f"{endpoints['gateway_url']}/blog/")
     load.start()
     began = time.monotonic()
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    with path(f"{Path(runbook).stem}.log").open("w") as log:
-        rc = subprocess.run(
-            ["ansible-playbook", runbook, "-i", str(INVENTORY), *extra],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
-        ).returncode  # fmt: skip
+    rc = run_playbook(runbook, f"{Path(runbook).stem}.log", *extra)
     pushed = round(time.monotonic() - began, 1)
     synced = serving = None
     while rc == 0 and time.monotonic() - began < timeout:
@@ -1007,6 +1031,105 @@ def measure_bad_commit(endpoints: dict, watcher: Watcher, timeout: float) -> dic
     return result | {"requests": load.requests, "failed": load.failed}
 
 
+def measure_error_drill(endpoints: dict, watcher: Watcher, timeout: float,
+                        service: str = "blog-service") -> dict:  # fmt: skip
+    """error-scenario-drill.yml as an operator runs it on a cluster: 404s and 405s
+    through the node's port until the Golden Signals panel shows them, then its
+    Kubernetes outage (Argo CD's self-heal paused, the service scaled to zero) under
+    a burst of requests until HighErrorRate is active in Alertmanager, then the
+    service given back. Afterwards the service must have the replicas it had and
+    serve: its HorizontalPodAutoscaler owns the count, which Argo CD ignores, so
+    self-heal alone does not bring a Deployment back from zero."""
+    kubectl = ["kubectl", "--kubeconfig", endpoints["kubeconfig"], "-n", ENV_NAMESPACE]
+
+    def replicas() -> dict:
+        listed = subprocess.run([*kubectl, "get", "deployment", service, "-o", "json"],
+                                capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+        deployment = json.loads(listed.stdout)
+        return {"wanted": deployment["spec"].get("replicas"),
+                "available": deployment["status"].get("availableReplicas", 0)}  # fmt: skip
+
+    records = path("drills.json")
+    records.unlink(missing_ok=True)
+    before = replicas()
+    # Paced for the 5 s scrape: each client error's series grows across scrapes.
+    settings = {"service": service, "drill_client_errors": 8, "drill_client_error_pause": 1,
+                "drill_burst_requests": 40, "drill_burst_pause": 0.5,
+                "drill_panel_wait_seconds": 120, "drill_alert_wait_seconds": 180,
+                "drill_record_file": str(records)}  # fmt: skip
+    began = time.monotonic()
+    rc = run_playbook("playbooks/runbooks/error-scenario-drill.yml", "error-drill.log",
+                      "-e", json.dumps(settings))  # fmt: skip
+    result = {"service": service, "rc": rc, "seconds": round(time.monotonic() - began, 1),
+              "replicas_before": before}  # fmt: skip
+    if records.exists():
+        (record,) = json.loads(records.read_text())["drills"]
+        result["time_to_alert_s"] = record["recovery_seconds"]
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        result["replicas_after"] = replicas()
+        if result["replicas_after"] == before and synced_healthy(application(watcher)):
+            result["back_after_s"] = round(time.monotonic() - began, 1)
+            break
+        time.sleep(1)
+    return result
+
+
+def measure_bookinfo_switch(endpoints: dict, watcher: Watcher, timeout: float) -> dict:
+    """Bookinfo switched on and off again through the gitops phase alone, as an
+    operator would by its inventory switch (`bookinfo.enabled`): on, Argo CD deploys
+    it (onto the kwok nodes: its namespace sends nothing to the real node); off, the
+    gitops role waits until Argo CD has deleted the Application and what it deployed,
+    then narrows the projects and deletes the namespace. What is left is counted:
+    a project narrowed too early makes Argo CD drop the Application and leave its
+    workloads running."""
+    kubectl = ["kubectl", "--kubeconfig", endpoints["kubeconfig"]]
+    switched_on = inventory.values("local")  # the rehearsal's values, Bookinfo as local has it
+    if not switched_on["bookinfo"]["enabled"]:
+        raise RehearsalError("the local inventory has Bookinfo off: nothing to switch")
+    namespace = switched_on["bookinfo"]["namespace"]
+
+    def get(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*kubectl, "get", *args], capture_output=True, text=True,
+                              check=False, timeout=60)  # fmt: skip
+
+    def deployed() -> list[str]:
+        listed = get("-n", namespace, "deployments,services,serviceaccounts,configmaps,"
+                     "roles,rolebindings,pods", "-o", "name")  # fmt: skip
+        return sorted(name for name in listed.stdout.split() if "kube-root-ca.crt" not in name)
+
+    def project_namespaces() -> list[str]:
+        listed = get("-n", "argocd", "appprojects.argoproj.io", "-o", "json")
+        return sorted({destination["namespace"] for project in json.loads(listed.stdout)["items"]
+                       for destination in project["spec"].get("destinations", [])})  # fmt: skip
+
+    result: dict = {"namespace": namespace}
+    began = time.monotonic()
+    values = json.dumps({"titanium_environment_values": switched_on})
+    result["on_rc"] = run_playbook("playbooks/gitops.yml", "bookinfo-on.log", "-e", values)
+    if result["on_rc"] != 0:
+        raise RehearsalError("gitops.yml with Bookinfo on failed: build/rehearsal/bookinfo-on.log")
+    while time.monotonic() - began < timeout:
+        if synced_healthy(application(watcher, BOOKINFO_APP)):
+            result["on_synced_healthy_s"] = round(time.monotonic() - began, 1)
+            break
+        time.sleep(1)
+    else:
+        raise RehearsalError(f"{BOOKINFO_APP} not Synced and Healthy after {timeout} s: "
+                             f"{application(watcher, BOOKINFO_APP)}")  # fmt: skip
+    result["deployed_when_on"] = len(deployed())
+    result["in_projects_when_on"] = namespace in project_namespaces()
+
+    began = time.monotonic()
+    result["off_rc"] = run_playbook("playbooks/gitops.yml", "bookinfo-off.log")
+    result["off_s"] = round(time.monotonic() - began, 1)
+    result["application_left"] = BOOKINFO_APP in watcher.read()
+    result["namespace_left"] = get("namespace", namespace).returncode == 0
+    result["left_running"] = deployed() if result["namespace_left"] else []
+    result["in_projects_when_off"] = namespace in project_namespaces()
+    return result
+
+
 def load_state() -> dict:
     state = path("state.json")
     return json.loads(state.read_text()) if state.exists() else {}
@@ -1110,12 +1233,14 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
     phase("argocd", t)
 
     t = time.monotonic()
-    prometheus_port = SERVICES_PORT_BASE + 90
-    prometheus = start_prometheus(prometheus_port, cluster.kubeconfig)
+    prometheus_port, alertmanager_port = SERVICES_PORT_BASE + 90, SERVICES_PORT_BASE + 93
+    prometheus = start_monitoring(prometheus_port, alertmanager_port, cluster.kubeconfig)
     state["prometheus"] = [component.__dict__ for component in prometheus]
     save_state(state)
     prometheus_url = f"http://127.0.0.1:{prometheus_port}"
+    alertmanager_url = f"http://127.0.0.1:{alertmanager_port}"
     wait_http(f"{prometheus_url}/-/ready")
+    wait_http(f"{alertmanager_url}/-/ready")
     phase("prometheus", t)
 
     gateway_url = gateway_node_port(cluster, node)
@@ -1125,6 +1250,7 @@ def start_all(args: argparse.Namespace, phases: dict[str, float], state: dict) -
         "argocd_url": argocd.url,
         "gateway_url": gateway_url,
         "prometheus_url": prometheus_url,
+        "alertmanager_url": alertmanager_url,
         "node_address": node.node_ip,
         # site.yml's images role imports the services' images through it.
         "containerd_socket": node.socket,
@@ -1159,12 +1285,16 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         self_heal = drill(measure_self_heal, endpoints, watcher, args.timeout)
         bad_commit = drill(measure_bad_commit, endpoints, watcher, args.timeout)
         postgres_deletion = drill(measure_postgres_deletion, endpoints, args.timeout)
+        error_drill = drill(measure_error_drill, endpoints, watcher, args.timeout)
         settled_s = pods_settled(endpoints, 180)
+        # Last: it runs the gitops phase twice, off the real node.
+        bookinfo_switch = drill(measure_bookinfo_switch, endpoints, watcher, args.timeout)
         # Minutes of waiting on Argo CD's own clock: asked for, not run by default.
         polling = drill(measure_polling, endpoints, watcher, 420) if args.polling else None
     else:
         rc2, second, pod_kill, postgres_deletion, settled_s = None, [], None, None, None
-        promotion = rollback = self_heal = bad_commit = polling = None
+        promotion = rollback = self_heal = bad_commit = polling = bookinfo_switch = None
+        error_drill = None
     report = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "argocd_version": endpoints["argocd_version"],
@@ -1195,7 +1325,9 @@ def rehearse(args: argparse.Namespace, began: float, phases: dict, endpoints: di
         "self_heal": self_heal,
         "bad_commit": bad_commit,
         "postgres_deletion": postgres_deletion,
+        "error_drill": error_drill,
         "polling": polling,
+        "bookinfo_switch": bookinfo_switch,
     }
     path("report.json").write_text(json.dumps(report, indent=2))
     print_report(report)
@@ -1307,7 +1439,7 @@ def print_report(report: dict) -> None:
         )
     print(f"  sync order: {' -> '.join(report['sync_order']) or '-'}")
     drills = ("pod_kill", "promotion", "rollback", "self_heal", "bad_commit", "postgres_deletion",
-              "polling")  # fmt: skip
+              "error_drill", "polling", "bookinfo_switch")  # fmt: skip
     for name in drills:
         if error := (report.get(name) or {}).get("error"):
             print(f"  {name} FAILED: {error}")
@@ -1319,18 +1451,32 @@ def print_report(report: dict) -> None:
                 f" after the push, new pods serving after {moved['new_pods_serving_s']} s;"
                 f" {moved['failed']} of {moved['requests']} requests failed"
             )
-    if (heal := report.get("self_heal")) and "error" not in heal:
-        print(
-            f"  self-heal: deleted {heal['deleted']} back after {heal['recreated_s']} s, serving"
+    described = {
+        "self_heal": lambda heal: (
+            f"self-heal: deleted {heal['deleted']} back after {heal['recreated_s']} s, serving"
             f" after {heal['serving_s']} s; {heal['scaled']} scaled to {heal['to_replicas']}"
             f" back after {heal['replicas_restored_s']} s"
-        )
-    if (bad := report.get("bad_commit")) and "error" not in bad:
-        print(
-            f"  bad commit: refused after {bad.get('refused_s')} s, previous revision live:"
+        ),
+        "bad_commit": lambda bad: (
+            f"bad commit: refused after {bad.get('refused_s')} s, previous revision live:"
             f" {bad.get('previous_live')}; the fix live after {bad.get('fix_live_s')} s;"
             f" {bad['failed']} of {bad['requests']} requests failed"
-        )
+        ),
+        "error_drill": lambda drill: (
+            f"error drill (Kubernetes outage of {drill['service']}): rc {drill['rc']} in"
+            f" {drill['seconds']} s, HighErrorRate {drill.get('time_to_alert_s')} s after the"
+            f" outage; replicas {drill['replicas_before']} -> {drill.get('replicas_after')}"
+        ),
+        "bookinfo_switch": lambda switch: (
+            f"Bookinfo on: Synced/Healthy after {switch['on_synced_healthy_s']} s"
+            f" ({switch['deployed_when_on']} objects); off: gitops.yml rc {switch['off_rc']} in"
+            f" {switch['off_s']} s, Application left: {switch['application_left']}, namespace"
+            f" left: {switch['namespace_left']}, left running: {len(switch['left_running'])}"
+        ),
+    }
+    for name, describe in described.items():
+        if (figures := report.get(name)) and "error" not in figures:
+            print(f"  {describe(figures)}")
     if (polled := report.get("polling")) and "error" not in polled:
         print(f"  push → Synced by polling alone (webhooks off): {polled['push_to_synced_s']} s")
     if (kill := report.get("pod_kill")) and "error" not in kill:

@@ -3,7 +3,9 @@ cluster with Argo CD deploying the blog onto the real node (tests/cluster/node.p
 from the images built here, verify's smoke test and the browser test through the
 node's port, a pod killed and replaced and a promoted tag rolled out while the
 blog keeps answering, PostgreSQL's pod deleted under writes with none of the
-acknowledged ones lost (its volume from the local-path provisioner), and `make
+acknowledged ones lost (its volume from the local-path provisioner), the error
+drill's Kubernetes outage alerting and ending with the service back, Bookinfo
+switched on and off again with nothing of it left running, and `make
 rehearsal-down` leaving nothing behind. The report's table
 is printed; build/rehearsal/report.json goes with the rest at the end."""
 
@@ -249,6 +251,37 @@ def test_a_refused_commit_leaves_the_previous_revision_serving_and_its_fix_goes_
     assert bad["fix_live_s"] is not None, bad
     assert bad["fix_live_s"] < retries_run_out_s() / 2, bad
     assert bad["cleaned_s"] is not None, bad
+
+
+def test_the_error_drill_fires_its_alert_and_gives_the_service_back(run) -> None:
+    """error-scenario-drill.yml with its Kubernetes outage (self-heal paused, the
+    service scaled to zero): HighErrorRate reaches Alertmanager, and afterwards the
+    service has the replicas it had, Argo CD Synced and Healthy. Self-heal alone
+    would leave it at zero: Argo CD ignores the replica count its
+    HorizontalPodAutoscaler owns."""
+    _, report = run
+    drill = report["error_drill"]
+    assert drill and "error" not in drill, drill
+    assert drill["rc"] == 0, "see build/rehearsal/error-drill.log"
+    # From the outage to the alert active in Alertmanager.
+    assert drill.get("time_to_alert_s") is not None and drill["time_to_alert_s"] > 0, drill
+    assert drill["replicas_before"]["available"] > 0, drill
+    assert drill.get("back_after_s") is not None, drill
+
+
+def test_bookinfo_switched_off_leaves_nothing_running(run) -> None:
+    """Bookinfo switched on, then off, by its inventory switch (gitops.yml alone): off,
+    the gitops role lets Argo CD delete the Application and what it deployed before
+    it narrows the projects, then deletes the namespace. Narrowed first, Argo CD
+    drops the Application and leaves its workloads running with no owner."""
+    _, report = run
+    switch = report["bookinfo_switch"]
+    assert switch and "error" not in switch, switch
+    assert switch["deployed_when_on"] > 0 and switch["in_projects_when_on"], switch
+    assert switch["off_rc"] == 0, "see build/rehearsal/bookinfo-off.log"
+    assert not switch["application_left"], switch
+    assert switch["left_running"] == [] and not switch["namespace_left"], switch
+    assert not switch["in_projects_when_off"], switch
 
 
 def test_rehearsal_down_leaves_nothing_behind(run) -> None:

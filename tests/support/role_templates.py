@@ -66,6 +66,7 @@ REHEARSAL_ENDPOINTS = {
     "argocd_url": "http://127.0.0.1:8080",
     "gateway_url": "http://127.0.0.1:8000",
     "prometheus_url": "http://127.0.0.1:9090",
+    "alertmanager_url": "http://127.0.0.1:9093",
     "node_address": "127.0.0.1",
     "containerd_socket": "/nonexistent/build/rehearsal/containerd.sock",
     "data_images": {},
