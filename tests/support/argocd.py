@@ -41,6 +41,8 @@ from tests.cluster.sim import bin_dir, binary, crds_dir, free_port
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GIT_VERIFY_WRAPPER = REPO_ROOT / "tests/cluster/git-verify-wrapper.sh"
 COMPONENTS = ("argocd-repo-server", "argocd-application-controller", "argocd-server")
+# Starts made when a component finds its port taken (see ArgoCD.start).
+START_ATTEMPTS = 3
 
 
 class ArgoCDError(RuntimeError):
@@ -113,18 +115,28 @@ class ArgoCD:
                 raise ArgoCDError(f"{bin_dir() / name} is missing: run `make setup-argocd` first")
         began = time.monotonic()
         owns = workdir is None
-        workdir = str(workdir or tempfile.mkdtemp(prefix="titanium-argocd-"))
-        Path(workdir).mkdir(parents=True, exist_ok=True)
         names = ("redis", "repo", "repo_metrics", "controller_metrics", "server", "server_metrics")
-        ports = {name: free_port() for name in names}
-        argocd = cls(kubeconfig, namespace, workdir, ports, owns_workdir=owns)
-        try:
-            argocd._prepare_cluster()
-            argocd._launch()
-            argocd._wait_ready(time.monotonic() + timeout)
-        except BaseException:
-            argocd.stop()
-            raise
+        # A port free_port() found can be taken before the component binds it (by
+        # any outgoing connection: the ports are ephemeral ones), so a start that
+        # lost that race is made again on new ports.
+        for attempt in range(1, START_ATTEMPTS + 1):
+            chosen = str(workdir or tempfile.mkdtemp(prefix="titanium-argocd-"))
+            Path(chosen).mkdir(parents=True, exist_ok=True)
+            ports = {name: free_port() for name in names}
+            argocd = cls(kubeconfig, namespace, chosen, ports, owns_workdir=owns)
+            try:
+                argocd._prepare_cluster()
+                argocd._launch()
+                argocd._wait_ready(time.monotonic() + timeout)
+            except ArgoCDError as error:
+                argocd.stop()
+                if "address already in use" in str(error) and attempt < START_ATTEMPTS:
+                    continue
+                raise
+            except BaseException:
+                argocd.stop()
+                raise
+            break
         argocd.timings["start"] = round(time.monotonic() - began, 1)
         return argocd
 
@@ -171,6 +183,7 @@ class ArgoCD:
             directory.mkdir(parents=True, exist_ok=True)
         # The repo-server runs git-verify-wrapper.sh from PATH for every
         # revision it reads; kustomize and git likewise.
+        (own_bin / GIT_VERIFY_WRAPPER.name).unlink(missing_ok=True)  # a start made again
         (own_bin / GIT_VERIFY_WRAPPER.name).symlink_to(GIT_VERIFY_WRAPPER)
         env = {
             **os.environ,
