@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from tests.cluster.pki import Credential, make_pki, write_kubeconfig
 from tests.cluster.processes import Component, alive, start_component, stop_components, tail
+from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -70,12 +70,6 @@ def crds_dir() -> Path:
     if not path.is_dir():
         raise SimError(f"{path} is missing: run `make setup-cluster` first")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- the cluster ------------------------------------------------------------

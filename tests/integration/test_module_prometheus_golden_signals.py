@@ -17,7 +17,8 @@ from prometheus_client.registry import Collector
 
 from ansible_collections.titanium.platform.plugins.module_utils import golden_signals as gs
 from tests.support.ansible_run import run_module, run_on_localhost
-from tests.support.prometheus_server import free_port, running_prometheus
+from tests.support.ports import free_port
+from tests.support.prometheus_server import running_prometheus
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TICK = 0.1  # seconds between two simulated batches of requests

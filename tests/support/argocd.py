@@ -116,9 +116,9 @@ class ArgoCD:
         began = time.monotonic()
         owns = workdir is None
         names = ("redis", "repo", "repo_metrics", "controller_metrics", "server", "server_metrics")
-        # A port free_port() found can be taken before the component binds it (by
-        # any outgoing connection: the ports are ephemeral ones), so a start that
-        # lost that race is made again on new ports.
+        # A port free_port() found can still be bound by another process of the
+        # same worker before the component binds it, so a start that lost that
+        # race is made again on new ports.
         for attempt in range(1, START_ATTEMPTS + 1):
             chosen = str(workdir or tempfile.mkdtemp(prefix="titanium-argocd-"))
             Path(chosen).mkdir(parents=True, exist_ok=True)

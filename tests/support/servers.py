@@ -24,15 +24,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 PG_BIN = Path(os.environ.get("TITANIUM_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_SUPERUSER = "titanium"
 PG_DATABASE = "titanium"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
