@@ -129,6 +129,38 @@ def test_the_network_allows_exactly_the_call_graph(bookinfo):
     assert egress("bookinfo-loadgen") == {"productpage"}
 
 
+def test_spans_leave_only_for_the_trace_store(bookinfo):
+    """Where tracing is on, Bookinfo's sidecars report their spans (Telemetry)
+    and every pod may reach the trace store's OTLP ports, and nothing else
+    outside the namespace besides DNS and istiod (the baseline)."""
+    tracing = inventory.load_values(bookinfo["env"])["tracing"]
+    assert tracing["enabled"], "both environments running Bookinfo trace"
+    (telemetry,) = kind(bookinfo, "Telemetry")
+    assert telemetry["spec"]["tracing"] == [{"providers": [{"name": tracing["provider"]}]}]
+    outside = [
+        (peer, rule["ports"])
+        for policy in kind(bookinfo, "NetworkPolicy")
+        if policy["spec"]["podSelector"] == {}
+        for rule in policy["spec"].get("egress", [])
+        for peer in rule["to"]
+        if "namespaceSelector" in peer
+    ]
+    (trace_store,) = [
+        ports for peer, ports in outside
+        if peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": tracing["release"]}
+    ]  # fmt: skip
+    assert {p["port"] for p in trace_store} == {
+        tracing["otlp_grpc_port"],
+        tracing["otlp_http_port"],
+    }
+    for template in pods(bookinfo).values():
+        (container,) = template["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if "BOOKINFO_SERVICE" in env:
+            assert env["OTEL_EXPORTER_OTLP_ENDPOINT"].endswith(f":{tracing['otlp_http_port']}")
+            assert env["OTEL_SERVICE_NAME"] == env["BOOKINFO_SERVICE"]
+
+
 def test_subsets_the_seeded_route_and_the_nodeport(bookinfo):
     (rule,) = [d for d in kind(bookinfo, "DestinationRule") if d["metadata"]["name"] == "reviews"]
     assert [(s["name"], s["labels"]) for s in rule["spec"]["subsets"]] == [
