@@ -64,9 +64,55 @@ def environment_images(environment_values: dict, source: str | None = None) -> l
     )
 
 
+def third_party_images(environment_values: dict, source: str | None = None) -> list[dict]:
+    """The pinned third-party images an environment runs and does not build
+    itself, each as `key` (its values key), `reference`, and the `registry`,
+    `repository` and `tag` the image_digest module reads it by; a reference
+    pinned by digest already is left as it is."""
+    from ansible_collections.titanium.platform.plugins.module_utils import gitops_render
+
+    images = gitops_render.environment_third_party_images(
+        dict(environment_values or {}), Path(source) if source else gitops_render.DEFAULT_SOURCE
+    )
+    found = []
+    for key, reference in images.items():
+        if "@" in reference:
+            continue
+        path, colon, tag = reference.rpartition(":")
+        if not colon or "/" in tag:
+            raise ValueError(f"{key} {reference!r} names no tag: pin it as name:tag")
+        registry, _, repository = path.rpartition("/")
+        found.append(
+            {
+                "key": key,
+                "reference": reference,
+                "registry": registry,
+                "repository": repository,
+                "tag": tag,
+            }
+        )
+    return found
+
+
+def pinned_by_digest(images: list[dict], digests: dict[str, str]) -> dict:
+    """third_party_images pinned: `overrides` (key -> reference@digest, what the
+    render's image_overrides takes) for each reference `digests` (reference ->
+    digest) holds, and the references it lacks (`missing`)."""
+    overrides, missing = {}, []
+    for image in images:
+        digest = digests.get(image["reference"])
+        if digest:
+            overrides[image["key"]] = f"{image['reference']}@{digest}"
+        else:
+            missing.append(image["reference"])
+    return {"overrides": overrides, "missing": missing}
+
+
 class FilterModule:
     def filters(self):
         return {
             "source_image_tags": source_image_tags,
             "environment_images": environment_images,
+            "third_party_images": third_party_images,
+            "pinned_by_digest": pinned_by_digest,
         }

@@ -225,6 +225,24 @@ def deployed_images(values: dict) -> list[str]:
     return list(values["services"]) + ([BOOKINFO] if values["bookinfo"]["enabled"] else [])
 
 
+def third_party_images(values: dict) -> dict[str, str]:
+    """The pinned third-party images an environment runs, by their key in the
+    values (key -> reference): the data stores always, the load generator's
+    where the load generators run (the blog's, and Bookinfo's beside it)."""
+    keys = ["postgres_image", "redis_image"] + (["loadgen_image"] if values.get("loadgen") else [])
+    return {key: values[key] for key in keys}
+
+
+def environment_third_party_images(
+    environment_values: dict, source: Path = DEFAULT_SOURCE
+) -> dict[str, str]:
+    """third_party_images of an environment's values merged over the common ones,
+    without those the environment runs its own build of (image_overrides)."""
+    values = _merge(common_values(source), environment_values)
+    overridden = values.get("image_overrides") or {}
+    return {k: v for k, v in third_party_images(values).items() if k not in overridden}
+
+
 def environment_images(environment_values: dict, source: Path = DEFAULT_SOURCE) -> list[str]:
     """deployed_images of an environment's values merged over the common ones."""
     return deployed_images(_merge(common_values(source), environment_values))

@@ -196,7 +196,10 @@ def expected_images(internet: Internet, tagged: list[str] = SERVICES) -> set[str
         f"{host}/titanium/{prefix}{service}@{internet.digests[f'{host}/titanium/{prefix}{service}:{BLOG_TAG}']}"
         for service in tagged
     }
-    return {f"{host}/gitea/gitea:{GITEA_TAG}", f"{host}/data/store:1", *blog}
+    # The data stores' pin, staging pinning digests, by the digest it had too
+    # (gathered by digest alone, as the blog's are).
+    data = f"{host}/data/store@{internet.digests[f'{host}/data/store:1']}"
+    return {f"{host}/gitea/gitea:{GITEA_TAG}", data, *blog}
 
 
 def test_gather_holds_k3s_the_chart_and_the_images_derived_from_renders(internet, gathered):
@@ -224,11 +227,15 @@ def test_gather_holds_k3s_the_chart_and_the_images_derived_from_renders(internet
     assert manifest["k3s"]["version"] == K3S_VERSION
     # The digests read for the pinned tags, which an offline render pins.
     prefix = COMMON["image_prefix"]
+    data = f"{internet.registry.host}/data/store:1"
     assert manifest["image_digests"] == {
-        f"{internet.registry.host}/titanium/{prefix}{name}:{BLOG_TAG}": internet.digests[
-            f"{internet.registry.host}/titanium/{prefix}{name}:{BLOG_TAG}"
-        ]
-        for name in TAGGED
+        data: internet.digests[data],
+        **{
+            f"{internet.registry.host}/titanium/{prefix}{name}:{BLOG_TAG}": internet.digests[
+                f"{internet.registry.host}/titanium/{prefix}{name}:{BLOG_TAG}"
+            ]
+            for name in TAGGED
+        },
     }
 
     # SHA256SUMS covers every file, the manifest included, and holds.

@@ -21,9 +21,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV = "staging"
 IMAGES = f"services/overlays/{ENV}/images/kustomization.yaml"
 VALUES = inventory.values(ENV)
-PREFIX = yaml.safe_load((REPO_ROOT / "gitops/values/common.yml").read_text())["image_prefix"]
 PUBLISHED = ("2.0.0", "1.4.0")
 VALUES_IN_USE = dict(VALUES)
+COMMON = yaml.safe_load((REPO_ROOT / "gitops/values/common.yml").read_text())
+PREFIX = COMMON["image_prefix"]
+# Staging runs the load generators: all three third-party images are deployed.
+THIRD_PARTY = {key: COMMON[key] for key in ("postgres_image", "redis_image", "loadgen_image")}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -35,6 +38,11 @@ def registry() -> Registry:
         for service, first in VALUES["image_tags"].items():
             for tag in {*PUBLISHED, str(first)}:
                 server.digests[service, tag] = server.publish(PREFIX + service, tag)
+        # The third-party pins, as their registries would serve them.
+        for key, reference in THIRD_PARTY.items():
+            repository, tag = reference.split("/", 1)[1].rsplit(":", 1)
+            VALUES_IN_USE[key] = f"{server.host}/{repository}:{tag}"
+            server.digests[key, tag] = server.publish(repository, tag)
         yield server
 
 
@@ -45,10 +53,12 @@ def remote(tmp_path) -> Path:
     return path
 
 
-def playbook(remote: Path, tmp_path: Path, name: str, *args: str) -> subprocess.CompletedProcess:
+def playbook(
+    remote: Path, tmp_path: Path, name: str, *args: str, values: dict | None = None
+) -> subprocess.CompletedProcess:
     extra = {
         "titanium_environment": ENV,
-        "titanium_environment_values": VALUES_IN_USE,
+        "titanium_environment_values": values or VALUES_IN_USE,
         "titanium_image_registry_tls_verify": False,
         "gitserver_enabled": False,
         "gitops_repo_url": f"file://{remote}",
@@ -84,6 +94,22 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(
         assert seeded[service]["newName"] == f"{registry.host}/{PREFIX}{service}"
         assert seeded[service]["digest"] == registry.digests[service, str(tag)]
 
+    # The third-party images are pinned by the digest their registries serve,
+    # in every place the tree runs them (Bookinfo's load generator too).
+    third_party = {
+        **pins(remote, f"services/overlays/{ENV}/data/kustomization.yaml"),
+        **pins(remote, f"services/overlays/{ENV}/loadgen/kustomization.yaml"),
+    }
+    for key in THIRD_PARTY:
+        repository, tag = VALUES_IN_USE[key].rsplit(":", 1)
+        (entry,) = [e for e in third_party.values() if e["newName"] == repository]
+        assert entry["digest"] == registry.digests[key, tag], entry
+    bookinfo_loadgen = pins(remote, f"bookinfo/{ENV}/kustomization.yaml")
+    assert (
+        bookinfo_loadgen[VALUES_IN_USE["loadgen_image"].rsplit(":", 1)[0]]["digest"]
+        == (registry.digests["loadgen_image", THIRD_PARTY["loadgen_image"].rsplit(":", 1)[1]])
+    )
+
     promote = ("-e", "service=blog-service", "-e", "image_tag=1.4.0")
     assert "changed=1" in recap(
         playbook(remote, tmp_path, "playbooks/runbooks/promote.yml", *promote)
@@ -101,6 +127,19 @@ def test_gitops_phase_seeds_once_then_promote_and_rollback_go_through_git(
     assert "changed=0" in recap(playbook(remote, tmp_path, "playbooks/runbooks/rollback.yml"))
     assert subjects(remote)[0] == f"rollback: promote blog-service to 1.4.0 in {ENV}"
     assert "1.4.0" not in in_remote(remote, "show", f"main:{IMAGES}")
+
+
+@pytest.mark.slow
+def test_a_third_party_pin_its_registry_lacks_stops_the_seed(remote, tmp_path, registry):
+    repository = VALUES_IN_USE["redis_image"].rsplit(":", 1)[0]
+    values = {**VALUES_IN_USE, "redis_image": f"{repository}:0.0.0"}
+    refused = playbook(remote, tmp_path, "playbooks/gitops.yml", values=values)
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "has no tag '0.0.0' of redis" in said, said[-2000:]
+    assert subprocess.run(
+        ["git", "--git-dir", str(remote), "rev-parse", "--verify", "main"], capture_output=True
+    ).returncode, "nothing is pushed"
 
 
 @pytest.mark.slow

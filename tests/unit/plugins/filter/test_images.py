@@ -1,13 +1,20 @@
 """source_image_tags: one tag per service's source, stable across runs and
-leftovers, new when what the image is built from changes."""
+leftovers, new when what the image is built from changes. third_party_images
+and pinned_by_digest: the pinned third-party images an environment runs, and
+each by the digest its registry served."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 
-from ansible_collections.titanium.platform.plugins.filter.images import source_image_tags
+from ansible_collections.titanium.platform.plugins.filter.images import (
+    pinned_by_digest,
+    source_image_tags,
+    third_party_images,
+)
 
 SERVICES = ["api-gateway", "blog-service"]
 
@@ -53,3 +60,33 @@ def test_a_folder_that_is_no_build_context_is_named(context, tmp_path):
         source_image_tags(str(tmp_path), SERVICES)
     with pytest.raises(ValueError, match="no folder for service 'search-service'"):
         source_image_tags(str(context), ["search-service"])
+
+
+def test_third_party_images_are_those_the_environment_runs_and_does_not_build():
+    keys = {image["key"]: image for image in third_party_images({"loadgen": True})}
+    assert set(keys) == {"postgres_image", "redis_image", "loadgen_image"}
+    postgres = keys["postgres_image"]
+    assert (
+        f"{postgres['registry']}/{postgres['repository']}:{postgres['tag']}"
+        == (postgres["reference"])
+    )
+    assert postgres["registry"] == "docker.io/library" and postgres["repository"] == "postgres"
+    # No load generator, no k6; an own build (the rehearsal's) or a digest already
+    # pinned is not read again.
+    own = {"image_overrides": {"redis_image": "localhost/titanium-redis:7"}}
+    assert [i["key"] for i in third_party_images({"loadgen": False, **own})] == ["postgres_image"]
+    pinned = {"loadgen": False, "postgres_image": "example.org/pg:15@sha256:" + "a" * 64}
+    assert [i["key"] for i in third_party_images(pinned)] == ["redis_image"]
+
+
+def test_a_third_party_pin_without_a_tag_is_refused_by_name():
+    with pytest.raises(ValueError, match=re.escape("postgres_image 'example.org/pg' names no tag")):
+        third_party_images({"loadgen": False, "postgres_image": "example.org/pg"})
+
+
+def test_each_image_is_pinned_by_the_digest_read_for_its_reference():
+    images = third_party_images({"loadgen": False})
+    digest = "sha256:" + "b" * 64
+    found = pinned_by_digest(images, {images[0]["reference"]: digest})
+    assert found["overrides"] == {images[0]["key"]: f"{images[0]['reference']}@{digest}"}
+    assert found["missing"] == [images[1]["reference"]]
