@@ -79,9 +79,12 @@ def third_party_images(environment_values: dict, source: str | None = None) -> l
         if "@" in reference:
             continue
         path, colon, tag = reference.rpartition(":")
-        if not colon or "/" in tag:
-            raise ValueError(f"{key} {reference!r} names no tag: pin it as name:tag")
-        registry, _, repository = path.rpartition("/")
+        if not colon or "/" in tag or "/" not in path:
+            raise ValueError(
+                f"{key} {reference!r} names no registry or no tag: pin it in full as"
+                " registry/repository:tag (docker.io/library/redis:7.4.7)"
+            )
+        registry, repository = path.rsplit("/", 1)
         found.append(
             {
                 "key": key,

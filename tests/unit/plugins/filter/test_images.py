@@ -79,9 +79,10 @@ def test_third_party_images_are_those_the_environment_runs_and_does_not_build():
     assert [i["key"] for i in third_party_images(pinned)] == ["redis_image"]
 
 
-def test_a_third_party_pin_without_a_tag_is_refused_by_name():
-    with pytest.raises(ValueError, match=re.escape("postgres_image 'example.org/pg' names no tag")):
-        third_party_images({"loadgen": False, "postgres_image": "example.org/pg"})
+@pytest.mark.parametrize("reference", ["example.org/pg", "redis:7", "example.org:5000/pg"])
+def test_a_third_party_pin_not_in_full_is_refused_by_name(reference):
+    with pytest.raises(ValueError, match=re.escape(f"postgres_image {reference!r} names no")):
+        third_party_images({"loadgen": False, "postgres_image": reference})
 
 
 def test_each_image_is_pinned_by_the_digest_read_for_its_reference():
