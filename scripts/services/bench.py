@@ -19,6 +19,10 @@ and throughput second by second, plotted, and the other scenarios' figures:
 The last three with wrk, 50 connections, no think time, each request from its
 own simulated address (scripts/services/bench/posts.lua), in one run, so the
 printed ratios (direct of reference, gateway of direct) compare like with like.
+They run in interleaved rounds (reference, direct, gateway, then again;
+`--rounds`, 3): on these machines the same code measures up to a third apart
+from one round to the next, so each ratio is the median of the rounds' own
+ratios, and each scenario's figures those of its median round.
 - fresh_reads: 50 readers list /api/posts through the gateway while a writer
   retitles the newest post (on blog-service, as its author) after every 100
   reads, so the cache is cold again after each write. Every read records when
@@ -38,6 +42,7 @@ import os
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -285,8 +290,6 @@ def wake_latency(redis_url: str) -> dict[str, float]:
     seed scenario crosses five processes that have just slept; on a machine
     whose idle CPUs take milliseconds to wake (a busy virtualisation host),
     that alone adds tens of milliseconds, whatever the code does."""
-    import statistics
-
     import redis
 
     client = redis.Redis.from_url(redis_url)
@@ -345,6 +348,25 @@ def throughput(url: str, path: str, seconds: int, processes: dict[str, int]) -> 
             for name in processes
         },
     }
+
+
+def median_round(rounds: list[dict], name: str) -> dict:
+    """A scenario's figures from its median round by throughput, with every
+    round's throughput beside them."""
+    ordered = sorted((r[name] for r in rounds), key=lambda figures: figures["requests_per_s"])
+    return {
+        **ordered[len(ordered) // 2],
+        "rounds_requests_per_s": [r[name]["requests_per_s"] for r in rounds],
+    }
+
+
+def median_ratio(rounds: list[dict], part: str, whole: str) -> float:
+    """The median over the rounds of part's throughput as a share of whole's,
+    each measured beside the other in the same round."""
+    return round(
+        statistics.median(r[part]["requests_per_s"] / r[whole]["requests_per_s"] for r in rounds),
+        3,
+    )
 
 
 @contextlib.contextmanager
@@ -534,7 +556,11 @@ def main() -> int:
     parser.add_argument(
         "--seed-scale", type=float, default=1.0, help="stretch or shrink the seed ramp"
     )
-    parser.add_argument("--throughput-seconds", type=int, default=20)
+    parser.add_argument(
+        "--throughput-seconds", type=int, default=20, help="each round of each wrk scenario"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved wrk rounds")
+    parser.add_argument("--fresh-seconds", type=int, default=20)
     parser.add_argument("--blog-url", default="http://127.0.0.1:8005")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:56379/0")
     args = parser.parse_args()
@@ -545,22 +571,31 @@ def main() -> int:
     seed_result = asyncio.run(seed(host, int(port or 80), args.seed_scale))
     seed_result.update(machine_load(load_before[0]))
     processes = {name: pid_of(name) for name in ("api-gateway", "blog-service", "redis")}
+    rounds = []
     with reference_server(args.blog_url, args.redis_url) as (reference_url, reference_pid):
-        reference = throughput(
-            reference_url, "/", args.throughput_seconds,
-            {"reference": reference_pid, "redis": processes["redis"]},
-        )  # fmt: skip
-    direct = throughput(
-        args.blog_url, "/posts", args.throughput_seconds,
-        {name: processes[name] for name in ("blog-service", "redis")},
-    )  # fmt: skip
-    through_gateway = throughput(args.url, "/api/posts", args.throughput_seconds, processes)
+        for _ in range(max(args.rounds, 1)):
+            rounds.append({
+                "reference": throughput(
+                    reference_url, "/", args.throughput_seconds,
+                    {"reference": reference_pid, "redis": processes["redis"]},
+                ),
+                "direct": throughput(
+                    args.blog_url, "/posts", args.throughput_seconds,
+                    {name: processes[name] for name in ("blog-service", "redis")},
+                ),
+                "max_throughput": throughput(
+                    args.url, "/api/posts", args.throughput_seconds, processes
+                ),
+            })  # fmt: skip
+    reference, direct, through_gateway = (
+        median_round(rounds, name) for name in ("reference", "direct", "max_throughput")
+    )
     load_before_fresh = os.getloadavg()[0]
-    fresh = asyncio.run(fresh_reads(args.url, args.blog_url, args.throughput_seconds))
+    fresh = asyncio.run(fresh_reads(args.url, args.blog_url, args.fresh_seconds))
     fresh.update(machine_load(load_before_fresh))
     ratios = {
-        "direct_of_reference": round(direct["requests_per_s"] / reference["requests_per_s"], 3),
-        "gateway_of_direct": round(through_gateway["requests_per_s"] / direct["requests_per_s"], 3),
+        "direct_of_reference": median_ratio(rounds, "direct", "reference"),
+        "gateway_of_direct": median_ratio(rounds, "max_throughput", "direct"),
     }
     met = {
         "seed": seed_result["p95_ms"] <= TARGETS["seed"]["p95_ms_max"]
@@ -612,6 +647,18 @@ def main() -> int:
         f"{through_gateway['requests_per_s']} req/s ({ratios['gateway_of_direct']:.0%} of "
         f"direct, p99 {through_gateway['p99_ms']} ms); seed p95 {seed_result['p95_ms']} ms; "
         f"access lines: {', '.join(f'{k} {v}' for k, v in report['access_log'].items())}"
+    )
+    print(
+        f"bench-services: {len(rounds)} rounds of {args.throughput_seconds} s, req/s: "
+        + "; ".join(
+            f"{name} {', '.join(str(rate) for rate in figures['rounds_requests_per_s'])}"
+            for name, figures in (
+                ("reference", reference),
+                ("direct", direct),
+                ("gateway", through_gateway),
+            )
+        )
+        + " (medians above: the ratios are the median of each round's own)"
     )
     print(
         f"bench-services: this machine answers a Redis PING in {wake['ping_back_to_back_ms']} ms "
