@@ -236,9 +236,12 @@ def third_party_images(values: dict) -> dict[str, str]:
 def environment_third_party_images(
     environment_values: dict, source: Path = DEFAULT_SOURCE
 ) -> dict[str, str]:
-    """third_party_images of an environment's values merged over the common ones,
-    without those the environment runs its own build of (image_overrides)."""
+    """third_party_images of an environment's values merged over the common ones
+    that it pins by digest (third_party_pin_digests), without those the
+    environment runs its own build of (image_overrides)."""
     values = _merge(common_values(source), environment_values)
+    if not values.get("third_party_pin_digests"):
+        return {}
     overridden = values.get("image_overrides") or {}
     return {k: v for k, v in third_party_images(values).items() if k not in overridden}
 

@@ -23,7 +23,8 @@ from tests.cluster.sim import SimCluster, bin_dir
 from tests.support.ansible_run import run_module, run_on_localhost
 from tests.support.argocd import ArgoCD
 from tests.support.git_http import GitHTTPServer
-from titanium_tools import inventory, versions
+from tests.support.offline_values import offline_values
+from titanium_tools import versions
 
 pytestmark = pytest.mark.slow
 
@@ -178,7 +179,7 @@ def test_argocd_reconciles_a_git_repository(cluster, tmp_path):
             "tests/integration/playbooks/argocd.yml",
             {
                 "titanium_environment": "local",
-                "titanium_environment_values": inventory.values("local"),
+                "titanium_environment_values": offline_values("local"),
                 "argocd_enabled": False,
                 "argocd_kubeconfig": cluster.kubeconfig,
                 "argocd_servicemonitors_enabled": False,

@@ -18,12 +18,12 @@ from tests.cluster.sim import SimCluster, crds_dir
 from tests.support.ansible_run import run_on_localhost
 from tests.support.argocd import ArgoCD
 from tests.support.git_http import GitHTTPServer, in_remote, subjects
-from titanium_tools import inventory
+from tests.support.offline_values import offline_values
 
 pytestmark = pytest.mark.slow
 
 ENV = "local"
-VALUES = inventory.values(ENV)
+VALUES = offline_values(ENV)
 NAMESPACE = VALUES["bookinfo"]["namespace"]
 RUNBOOK = "playbooks/runbooks/bookinfo-traffic.yml"
 HOST = f"reviews.{NAMESPACE}.svc.cluster.local"

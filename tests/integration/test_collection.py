@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import BIN, REPO_ROOT
-from titanium_tools import inventory
+from tests.support.offline_values import offline_values
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +143,7 @@ def test_the_installed_role_renders_the_same_tree_as_the_checkout(installed, tmp
     variables = {
         "gitops_environment": "staging",
         # The tree alone: reading digests needs a registry (test_gitops_playbooks has one).
-        "gitops_environment_values": {**inventory.values("staging"), "image_pin_digests": False},
+        "gitops_environment_values": offline_values("staging"),
         "gitops_render_dir": str(out),
         "gitops_clone_url": "https://git.example.com/titanium/gitops.git",
     }

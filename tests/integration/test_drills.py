@@ -13,7 +13,7 @@ import pytest
 
 from tests.cluster.sim import SimCluster
 from tests.support.ansible_run import run_on_localhost
-from titanium_tools import inventory
+from tests.support.offline_values import offline_values
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ def drill(cluster: SimCluster, playbook: str, **extra) -> subprocess.CompletedPr
         "titanium_kube_context": "titanium-sim",
         "drill_namespace": NAMESPACE,
         "drill_check_ingress": False,
-        "titanium_environment_values": inventory.values("local"),
+        "titanium_environment_values": offline_values("local"),
         **extra,
     }
     return run_on_localhost(f"playbooks/runbooks/{playbook}", variables, env=cluster.env())

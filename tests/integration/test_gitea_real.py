@@ -24,7 +24,7 @@ import yaml
 
 from tests.support.ansible_run import REPO_ROOT, recap, run_on_localhost
 from tests.support.gitea import BINARY, GiteaServer, gitea_server, gitea_version
-from titanium_tools import inventory
+from tests.support.offline_values import offline_values
 
 pytestmark = pytest.mark.skipif(
     not BINARY.exists(), reason="no build/bin/gitea: run `make setup-gitea` (part of `make setup`)"
@@ -169,7 +169,7 @@ def test_the_roles_configure_and_seed_a_real_gitea(gitea, receiver, tmp_path):
     seed_vars = {
         **rotated,
         "titanium_environment": "local",
-        "titanium_environment_values": inventory.values("local"),
+        "titanium_environment_values": offline_values("local"),
         "gitops_register_with_argocd": False,
         "gitops_render_dir": str(tmp_path / "render"),
     }

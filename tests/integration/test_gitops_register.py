@@ -14,7 +14,7 @@ import pytest
 
 from tests.cluster.sim import SimCluster
 from tests.support.ansible_run import run_on_localhost
-from titanium_tools import inventory
+from tests.support.offline_values import offline_values
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -24,10 +24,7 @@ def run_phase(cluster: SimCluster, tmp_path: Path, remote: Path, token: str) -> 
     extra = {
         "titanium_environment": "production",
         # No registry here: digests are read and pinned in test_gitops_playbooks.
-        "titanium_environment_values": {
-            **inventory.values("production"),
-            "image_pin_digests": False,
-        },
+        "titanium_environment_values": offline_values("production"),
         "gitserver_enabled": False,
         "gitops_repo_url": f"file://{remote}",
         "gitops_repo_username": "titanium",

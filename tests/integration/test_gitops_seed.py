@@ -25,6 +25,7 @@ from ansible_collections.titanium.platform.plugins.module_utils.git_seed import 
 from tests.support.ansible_run import recap, run_playbook
 from tests.support.git_http import GitHTTPServer
 from tests.support.git_ssh import GitSSHServer, make_key
+from tests.support.offline_values import offline_values
 from titanium_tools import inventory
 
 ENV = "staging"
@@ -596,7 +597,7 @@ def test_the_gitops_role_seeds_over_ssh_with_its_variables(sshd, ssh_keys, tmp_p
     values = {
         "titanium_environment": ENV,
         # No registry here: digests are read and pinned in test_gitops_playbooks.
-        "titanium_environment_values": {**inventory.values(ENV), "image_pin_digests": False},
+        "titanium_environment_values": offline_values(ENV),
         "gitserver_enabled": False,
         "gitops_repo_url": url,
         "gitops_register_with_argocd": False,

@@ -20,6 +20,7 @@ import yaml
 from tests.integration.observability.conftest import observing
 from tests.support.ansible_run import run_on_localhost
 from tests.support.monitoring import FOR_IN_TEST, fill_grafana_variables
+from tests.support.offline_values import offline_values
 from tests.support.role_templates import values
 from titanium_tools import inventory
 
@@ -44,7 +45,7 @@ def drilled(quiet, tmp_path_factory):
     pid_file = run / "blog.pid"
     pid_file.write_text(str(quiet.stack.services["blog"].process.pid))
     variables = {
-        "titanium_environment_values": inventory.values("local"),
+        "titanium_environment_values": offline_values("local"),
         "drill_namespace": quiet.monitoring.values["namespace"],
         "drill_outage": "process",
         "drill_pid_file": str(pid_file),

@@ -15,6 +15,7 @@ from ansible_collections.titanium.platform.plugins.filter.images import (
     source_image_tags,
     third_party_images,
 )
+from titanium_tools import inventory
 
 SERVICES = ["api-gateway", "blog-service"]
 
@@ -77,6 +78,18 @@ def test_third_party_images_are_those_the_environment_runs_and_does_not_build():
     assert [i["key"] for i in third_party_images({"loadgen": False, **own})] == ["postgres_image"]
     pinned = {"loadgen": False, "postgres_image": "example.org/pg:15@sha256:" + "a" * 64}
     assert [i["key"] for i in third_party_images(pinned)] == ["redis_image"]
+
+
+@pytest.mark.parametrize("env", inventory.environments())
+def test_every_environment_runs_its_third_party_images_by_digest(env):
+    # local too: its own images are built on its node, but PostgreSQL, Redis and
+    # k6 come from docker.io, where a tag can be pushed again.
+    keys = {image["key"] for image in third_party_images(inventory.values(env))}
+    assert {"postgres_image", "redis_image"} <= keys
+
+
+def test_an_environment_that_pins_no_third_party_digest_reads_none():
+    assert third_party_images({"loadgen": True, "third_party_pin_digests": False}) == []
 
 
 @pytest.mark.parametrize("reference", ["example.org/pg", "redis:7", "example.org:5000/pg"])
