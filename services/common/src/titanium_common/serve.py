@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from titanium_common.logs import configure_logging
 from titanium_common.settings import ServiceSettings
@@ -16,6 +17,46 @@ from titanium_common.settings import ServiceSettings
 # How long a service keeps an idle client connection open (uvicorn's default,
 # said here so its clients can stay below it: titanium_common.clients).
 SERVER_KEEPALIVE_SECONDS = 5
+
+
+class WritesCoalesced:
+    """A transport whose writes of one event-loop turn leave as one send.
+
+    uvicorn writes a response's head and its body separately, and uvloop sends
+    each at once: two send syscalls, and on loopback two deliveries the peer
+    reads apart. Under wrk the gateway spent an eighth of its samples (py-spy)
+    in uvicorn's send, most of it in those syscalls. Held until the end of the
+    turn, they go as one; order is kept, and close() sends what is held first.
+    """
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._held: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._send_held)
+        self._held.append(data)
+
+    def _send_held(self) -> None:
+        held, self._held = self._held, []
+        if held and not self._transport.is_closing():
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self._send_held()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(WritesCoalesced(transport))  # type: ignore[arg-type]
 
 
 def serve(app: Any, settings: ServiceSettings) -> None:
@@ -32,7 +73,7 @@ def serve(app: Any, settings: ServiceSettings) -> None:
         # trusted-hop count; uvicorn rewriting it first would count a hop twice.
         proxy_headers=False,
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         timeout_graceful_shutdown=10,
         timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
