@@ -381,9 +381,7 @@ def reference_server(blog_url: str, redis_url: str) -> Iterator[tuple[str, int]]
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "reference_app:app", "--port", str(port),
-         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-         "--no-server-header"],
+        [sys.executable, "reference_app.py", str(port)],
         cwd=ROOT / "scripts/services/bench",
         env={**os.environ, "REFERENCE_REDIS_URL": redis_url, "REFERENCE_KEY": key},
     )  # fmt: skip

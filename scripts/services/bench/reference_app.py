@@ -4,11 +4,15 @@ the blog's cached list bytes from the same Redis. Nothing real can do less per
 request on this stack, so the real paths are judged as a share of it.
 
 Reads REFERENCE_REDIS_URL and REFERENCE_KEY; serves any path.
+    python reference_app.py <port>
 """
 
 import os
+import sys
 
 import redis.asyncio as redis
+import uvicorn
+from titanium_common.serve import CoalescingHttpToolsProtocol
 
 CLIENT = redis.Redis.from_url(os.environ["REFERENCE_REDIS_URL"])
 KEY = os.environ["REFERENCE_KEY"]
@@ -33,3 +37,16 @@ async def app(scope, receive, send):
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+if __name__ == "__main__":
+    # The services' own protocol (titanium_common.serve), as their serve() runs it.
+    uvicorn.run(
+        app,
+        port=int(sys.argv[1]),
+        loop="uvloop",
+        http=CoalescingHttpToolsProtocol,
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
