@@ -5,7 +5,8 @@ import itertools
 from collections.abc import Awaitable, Callable
 
 import pytest
-from blog_service.cache import GenerationCache
+import redis
+from blog_service.cache import GenerationCache, HeldEntries
 from titanium_common.cache import Cache
 from titanium_common.metrics import Metrics
 
@@ -169,7 +170,93 @@ def test_a_missed_bump_is_replayed_when_redis_was_only_unreachable(
     run(scenario)
 
 
-def test_lookup_reads_generation_and_entry_in_one_call(redis_service: RedisServer) -> None:
+def commands(url: str) -> dict[str, int]:
+    """How many of each command the real Redis has run so far."""
+    with redis.Redis.from_url(url) as client:
+        stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): row["calls"] for name, row in stats.items()}
+
+
+def pause(url: str, *, milliseconds: int) -> None:
+    with redis.Redis.from_url(url) as client:
+        client.client_pause(milliseconds, all=True)
+
+
+def test_lookups_that_ask_together_share_one_read_of_the_generation(
+    redis_service: RedisServer,
+) -> None:
+    """Twenty lookups in one turn of the loop: one GET of the generation, and,
+    once an entry is held, none of its bytes. A lookup asked after a read went
+    out gets a read of its own."""
+
+    async def scenario() -> None:
+        cache, shared = make_cache(redis_service.url)
+        generation = await cache.generation()
+        assert generation is not None
+        await cache.set(generation, b"page", "posts", 10, 0, None, None)
+        before = commands(redis_service.url)
+        answers = await asyncio.gather(
+            *(cache.lookup("posts", 10, 0, None, None) for _ in range(20))
+        )
+        after = commands(redis_service.url)
+        assert answers == [(generation, b"page")] * 20
+        assert after.get("get", 0) - before.get("get", 0) == 1
+        assert after.get("pttl", 0) == before.get("pttl", 0)
+
+        # Redis holds every command for a moment: the first read stays out while
+        # the second lookup asks.
+        pause(redis_service.url, milliseconds=100)  # under the 250 ms timeout
+        first = asyncio.ensure_future(cache.lookup("posts", 10, 0, None, None))
+        for _ in range(5):  # its read is prepared in one turn and sent in the next
+            await asyncio.sleep(0)
+        second = await cache.lookup("posts", 10, 0, None, None)
+        assert await first == second == (generation, b"page")
+        assert commands(redis_service.url)["get"] - after["get"] == 2
+        await shared.close()
+
+    run(scenario)
+
+
+def test_a_held_entry_lasts_no_longer_than_in_redis(redis_service: RedisServer) -> None:
+    """The expiry bounds what a replica serves after a bump it could not send:
+    an entry a process stored goes when Redis's copy does; one it read is held
+    a short while (its expiry in Redis is not known), then read again."""
+
+    async def scenario() -> None:
+        shared = Cache(redis_service.url, Metrics("blog-test"), key_prefix=f"t{next(_prefixes)}:")
+        writer = GenerationCache(shared, ttl_seconds=1)
+        reader = GenerationCache(shared, ttl_seconds=60, read_hold_seconds=0.3)
+        generation = await writer.generation()
+        await writer.set(generation, b"page", "post", 1)
+        assert await writer.lookup("post", 1) == (generation, b"page")
+        assert await reader.lookup("post", 1) == (generation, b"page")  # read from Redis
+        await shared.delete(writer.key("post", 1))
+        assert await reader.lookup("post", 1) == (generation, b"page")  # held
+        await asyncio.sleep(0.4)
+        assert await reader.lookup("post", 1) == (generation, None)
+        await writer.set(generation, b"page", "post", 1)
+        await asyncio.sleep(1.1)
+        assert await writer.lookup("post", 1) == (generation, None)
+        await shared.close()
+
+    run(scenario)
+
+
+def test_held_entries_stay_within_their_bytes() -> None:
+    held = HeldEntries(max_bytes=10)
+    for key in "abc":
+        held.put(key, b"1", b"1234", 60)
+    # 12 bytes asked for: the least recently used went.
+    assert [held.get(key, b"1") for key in "abc"] == [None, b"1234", b"1234"]
+    held.get("b", b"1")  # used: now c is the oldest
+    held.put("d", b"1", b"1234", 60)
+    assert [held.get(key, b"1") for key in "bcd"] == [b"1234", None, b"1234"]
+    held.put("e", b"1", b"x" * 11, 60)  # larger than all of it: not held
+    assert held.get("e", b"1") is None and held.get("b", b"1") == b"1234"
+    assert held.get("b", b"2") is None  # another generation's
+
+
+def test_lookup_reads_generation_and_entry(redis_service: RedisServer) -> None:
     async def scenario() -> None:
         cache, shared = make_cache(redis_service.url)
         generation, value = await cache.lookup("posts", 10, 0, None, None)
