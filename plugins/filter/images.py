@@ -66,9 +66,9 @@ def environment_images(environment_values: dict, source: str | None = None) -> l
 
 def third_party_images(environment_values: dict, source: str | None = None) -> list[dict]:
     """The third-party images an environment runs, does not build itself and
-    pins by digest (third_party_pin_digests), each as `key` (its values key), `reference`, and the `registry`,
-    `repository` and `tag` the image_digest module reads it by; a reference
-    pinned by digest already is left as it is."""
+    pins by digest (third_party_pin_digests), each as `key` (its values key),
+    `reference`, and the `registry`, `repository` and `tag` the image_digest
+    module reads it by; a reference pinned by digest already is left as it is."""
     from ansible_collections.titanium.platform.plugins.module_utils import gitops_render
 
     images = gitops_render.environment_third_party_images(
