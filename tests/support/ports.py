@@ -53,11 +53,12 @@ def _bindable(port: int) -> bool:
 def free_port() -> int:
     """A 127.0.0.1 port nothing listens on, outside the ephemeral range."""
     candidates = _candidates()
-    for _ in range(ATTEMPTS):
-        port = random.choice(candidates)
+    # Drawn without repeats: where few are left, each is tried once, not left to chance.
+    for port in random.sample(candidates, min(ATTEMPTS, len(candidates))):
         if port not in _handed_out and _bindable(port):
             _handed_out.add(port)
             return port
     raise RuntimeError(
-        f"no free port among {len(candidates)} tried {ATTEMPTS} times: is something holding them?"
+        f"no free port among {min(ATTEMPTS, len(candidates))} of {len(candidates)} tried: "
+        "is something holding them?"
     )
