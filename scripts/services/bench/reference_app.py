@@ -11,8 +11,8 @@ import os
 import sys
 
 import redis.asyncio as redis
-import uvicorn
-from titanium_common.serve import CoalescingHttpToolsProtocol
+from titanium_common.serve import serve
+from titanium_common.settings import ServiceSettings
 
 CLIENT = redis.Redis.from_url(os.environ["REFERENCE_REDIS_URL"])
 KEY = os.environ["REFERENCE_KEY"]
@@ -40,13 +40,5 @@ async def app(scope, receive, send):
 
 
 if __name__ == "__main__":
-    # The services' own protocol (titanium_common.serve), as their serve() runs it.
-    uvicorn.run(
-        app,
-        port=int(sys.argv[1]),
-        loop="uvloop",
-        http=CoalescingHttpToolsProtocol,
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-    )
+    # The services' own server, as every service's `serve` command runs it.
+    serve(app, ServiceSettings(host="127.0.0.1", port=int(sys.argv[1])))
