@@ -53,7 +53,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
 from titanium_common.cache import Cache
@@ -63,7 +63,7 @@ _MARK = b"|"
 T = TypeVar("T")
 
 
-class SharedRead:
+class SharedRead(Generic[T]):
     """`read()` for every caller that asked before it was sent: a caller joins
     the read being prepared, never one already out, so what it gets was read
     after it asked."""

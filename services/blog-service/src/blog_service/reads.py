@@ -1,8 +1,8 @@
 """Cached reads shared by the JSON API and the UI.
 
 Answers are cached as the exact JSON bytes the API returns, so a cache hit
-costs at most a share of one Redis round trip and no serialisation, and never touches
-PostgreSQL: with the database down, whatever is cached is still served.
+costs at most a share of one Redis round trip and no serialisation, and never
+touches PostgreSQL: with the database down, whatever is cached is still served.
 
 Only a bounded set of list pages is cached (`BlogSettings.list_cached_pages`):
 the pages everyone reads, the first few of the front page and of each
